@@ -1,0 +1,106 @@
+# Copyright 2026 affect maintainers
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""The ``affect`` command: ``affect lab`` runs the pipeline, ``affect train`` makes a model."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from affect_core.errors import AffectError
+
+DEFAULT_PARAMS = Path(__file__).resolve().parent / "config" / "lab.yaml"
+
+
+def _lab(args: argparse.Namespace) -> int:
+    from affect_core.pipeline import LabPipeline, format_summary
+
+    pipeline = LabPipeline.from_params_file(args.params, model_path=args.model,
+                                            preset=args.preset, num_people=args.people,
+                                            seed=args.seed)
+    summary = pipeline.run(args.duration, Path(args.out), progress=not args.quiet)
+    print(format_summary(summary))
+    return 0
+
+
+def _train(args: argparse.Namespace) -> int:
+    try:
+        from affect_core.training.train import TrainConfig, train
+    except ImportError as err:
+        raise AffectError(
+            f"training needs PyTorch and timm ({err.name} is missing): "
+            "pip install 'affect-core[train]'"
+        ) from err
+    config = TrainConfig(train_samples=args.samples, epochs=args.epochs, seed=args.seed,
+                         size=args.size)
+    report = train(config, Path(args.out), progress=not args.quiet)
+    print(f"wrote {args.out} ({report['model_id']}), temperature {report['temperature']:.3f}")
+    for split, figures in report["test"].items():
+        print(f"  {split} (synthetic, held out): accuracy {figures['accuracy']:.3f}, "
+              f"macro-F1 {figures['macro_f1']:.3f}, ECE {figures['ece_uncalibrated']:.3f} -> "
+              f"{figures['ece_calibrated']:.3f} calibrated, worst-group gap "
+              f"{figures['worst_group_gap']:.3f}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of the ``affect`` command."""
+    parser = argparse.ArgumentParser(prog="affect", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    lab = sub.add_parser("lab", help="run the whole pipeline in one process")
+    lab.add_argument("--duration", type=float, default=30.0,
+                     help="seconds of sensor time to process (default 30)")
+    lab.add_argument("--out", default="lab_out",
+                     help="output directory: rosbag2 (MCAP) recording + emotions.jsonl")
+    lab.add_argument("--params", default=str(DEFAULT_PARAMS),
+                     help="ROS 2 parameter file (default: the shipped config/lab.yaml)")
+    lab.add_argument("--model", default=None, help="ONNX model (overrides emotion_vit.model_path)")
+    lab.add_argument("--preset", choices=("curated", "heterogeneous"), default=None,
+                     help="simulated rig preset (overrides sim_rig.preset)")
+    lab.add_argument("--people", type=int, default=None,
+                     help="people in the simulated rig (overrides sim_rig.num_people)")
+    lab.add_argument("--seed", type=int, default=None, help="rig seed (overrides sim_rig.seed)")
+    lab.add_argument("--quiet", action="store_true", help="no progress bar")
+    lab.set_defaults(func=_lab)
+
+    train = sub.add_parser("train", help="train, calibrate and export an emotion ViT on rig data")
+    train.add_argument("--out", default="models/affect_vit_micro_rig.onnx",
+                       help="ONNX file to write (metrics go beside it as .json)")
+    train.add_argument("--samples", type=int, default=9000, help="training crops to render")
+    train.add_argument("--epochs", type=int, default=30, help="most epochs (early stopping)")
+    train.add_argument("--size", default="micro", choices=("micro", "tiny", "small", "base"))
+    train.add_argument("--seed", type=int, default=0)
+    train.add_argument("--quiet", action="store_true", help="no progress bars")
+    train.set_defaults(func=_train)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point; project errors become a one-line message and exit status 2."""
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args))
+    except AffectError as err:
+        print(f"affect {args.command}: error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"affect {args.command}: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,158 @@
+# Copyright 2026 affect maintainers
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""The confidence_fusion stage: quality-weighted fusion, smoothing, calibrated abstention.
+
+Per window, the K per-sample probability vectors are averaged with weights
+w_k = max(pose_stability_k x lighting_consistency_k, quality_floor): a mixture of
+calibrated distributions, which stays a distribution. Across a person's consecutive
+windows the fused vector is smoothed exponentially (``smoothing`` is the weight of the
+previous window; 0 disables it). The fused confidence is the top probability times the
+evidence factor min(1, coverage / min_coverage), where coverage = frames_used /
+frames_expected; below ``abstain_below`` the estimate abstains ("unknown").
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from affect_core import labels as vocab
+from affect_core.params import ParamSpec, resolve
+from affect_core.types import Emotion, WindowPrediction
+
+PARAMS: tuple[ParamSpec, ...] = (
+    ParamSpec("abstain_below", 0.4, "abstain when the fused confidence is below this",
+              0.0, 1.0),
+    ParamSpec("smoothing", 0.3,
+              "weight of the previous window's fused probabilities (0 = no smoothing)",
+              0.0, 0.95),
+    ParamSpec("min_coverage", 0.5,
+              "coverage (frames used / expected) below which confidence is scaled down",
+              0.01, 1.0),
+    ParamSpec("quality_floor", 0.05, "smallest weight a sample gets in the fusion", 0.0, 1.0),
+    ParamSpec("person_timeout_s", 2.0,
+              "forget a person's smoothing state after this long without a window", 0.0, 600.0),
+)
+
+
+@dataclass(frozen=True)
+class FusionConfig:
+    """Validated confidence_fusion parameters (see PARAMS)."""
+
+    abstain_below: float = 0.4
+    smoothing: float = 0.3
+    min_coverage: float = 0.5
+    quality_floor: float = 0.05
+    person_timeout_s: float = 2.0
+
+    @classmethod
+    def from_params(cls, given: Mapping[str, Any]) -> FusionConfig:
+        """Build from a ``ros__parameters`` mapping, validating every value."""
+        return cls(**resolve(PARAMS, given, "confidence_fusion"))
+
+
+@dataclass
+class _PersonState:
+    probabilities: npt.NDArray[np.float64]
+    labels: tuple[str, ...]
+    end_ns: int
+
+
+@dataclass
+class FusionStats:
+    """Counts for diagnostics."""
+
+    windows: int = 0
+    abstentions: int = 0
+    per_label: dict[str, int] = field(default_factory=dict)
+
+
+def weighted_mean(values: npt.NDArray[np.float64], weights: npt.NDArray[np.float64]) -> float:
+    """Weighted mean over finite values; NaN when none is finite."""
+    finite = np.isfinite(values)
+    if not finite.any():
+        return math.nan
+    return float(np.sum(values[finite] * weights[finite]) / np.sum(weights[finite]))
+
+
+class ConfidenceFusion:
+    """Turns WindowPredictions into Emotions (see the module docstring)."""
+
+    def __init__(self, config: FusionConfig) -> None:
+        self.config = config
+        self.stats = FusionStats()
+        self._people: dict[str, _PersonState] = {}
+
+    def fuse(self, prediction: WindowPrediction) -> Emotion:
+        """The Emotion for one window."""
+        window = prediction.window
+        cfg = self.config
+        quality = np.array([s.quality.pose_stability * s.quality.lighting_consistency
+                            for s in window.samples], np.float64)
+        weights = np.maximum(quality, cfg.quality_floor)
+        probs = prediction.probabilities
+        if len(probs):
+            fused = (weights[:, None] * probs).sum(axis=0) / weights.sum()
+        else:
+            fused = np.full(len(prediction.labels), 1.0 / len(prediction.labels))
+        timeout_ns = int(cfg.person_timeout_s * 1e9)
+        state = self._people.get(window.person_id)
+        if (state is not None and state.labels == prediction.labels
+                and 0 <= window.end_ns - state.end_ns <= timeout_ns and cfg.smoothing > 0.0):
+            fused = (1.0 - cfg.smoothing) * fused + cfg.smoothing * state.probabilities
+        fused = fused / fused.sum()
+        self._people[window.person_id] = _PersonState(fused, prediction.labels, window.end_ns)
+        self._forget(window.end_ns)
+
+        coverage = window.frames_used / max(window.frames_expected, 1)
+        evidence = min(1.0, coverage / cfg.min_coverage)
+        top = int(np.argmax(fused))
+        confidence = float(np.clip(fused[top] * evidence, 0.0, 1.0))
+        abstained = confidence < cfg.abstain_below or not len(probs)
+        expression = vocab.UNKNOWN if abstained else prediction.labels[top]
+        self.stats.windows += 1
+        self.stats.abstentions += int(abstained)
+        self.stats.per_label[expression] = self.stats.per_label.get(expression, 0) + 1
+        return Emotion(
+            stamp_ns=window.end_ns,
+            frame_id=window.frame_id,
+            person_id=window.person_id,
+            window_start_ns=window.start_ns,
+            labels=prediction.labels,
+            probabilities=tuple(float(p) for p in fused),
+            expression=expression,
+            valence=weighted_mean(prediction.valence, weights),
+            arousal=weighted_mean(prediction.arousal, weights),
+            confidence=confidence,
+            abstained=abstained,
+            pose_stability=window.pose_stability,
+            lighting_consistency=window.lighting_consistency,
+            depth_consistency=window.depth_consistency,
+            frames_used=window.frames_used,
+            frames_expected=window.frames_expected,
+            head_position_m=window.head_position_m,
+            model_id=prediction.model_id,
+        )
+
+    def _forget(self, now_ns: int) -> None:
+        timeout_ns = int(self.config.person_timeout_s * 1e9)
+        stale = [pid for pid, st in self._people.items() if now_ns - st.end_ns > timeout_ns]
+        for pid in stale:
+            del self._people[pid]

@@ -1,0 +1,151 @@
+# Copyright 2026 affect maintainers
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""Running an emotion model with ONNX Runtime on the best available execution provider."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import cv2
+import numpy as np
+import numpy.typing as npt
+
+from affect_core.errors import ModelError
+from affect_core.model.metadata import ModelMetadata
+
+PROVIDER_PREFERENCE = (
+    "TensorrtExecutionProvider",
+    "CUDAExecutionProvider",
+    "CPUExecutionProvider",
+)
+PROVIDER_CHOICES = ("auto", "tensorrt", "cuda", "cpu")
+_PROVIDER_BY_CHOICE = {
+    "tensorrt": "TensorrtExecutionProvider",
+    "cuda": "CUDAExecutionProvider",
+    "cpu": "CPUExecutionProvider",
+}
+
+DEFAULT_MODEL = Path(__file__).resolve().parent.parent / "models" / "affect_vit_micro_rig.onnx"
+
+
+def choose_providers(choice: str, available: Sequence[str]) -> list[str]:
+    """Execution providers to use for ``choice`` given what ONNX Runtime offers."""
+    if choice == "auto":
+        return [p for p in PROVIDER_PREFERENCE if p in available]
+    if choice not in _PROVIDER_BY_CHOICE:
+        raise ModelError(f"unknown execution provider {choice!r}; use one of "
+                         f"{', '.join(PROVIDER_CHOICES)}")
+    wanted = _PROVIDER_BY_CHOICE[choice]
+    if wanted not in available:
+        raise ModelError(f"execution provider {wanted} is not available in this ONNX Runtime "
+                         f"(available: {', '.join(available)}); use 'auto' or 'cpu'")
+    return [wanted, "CPUExecutionProvider"] if wanted != "CPUExecutionProvider" else [wanted]
+
+
+def preprocess(crops: Sequence[npt.NDArray[np.generic]], size_px: int) -> npt.NDArray[np.float32]:
+    """Stack crops into a (K, 1, size, size) float32 batch, each standardised on its own.
+
+    Per-crop standardisation removes exposure and illuminator power, which vary between
+    rigs and over time, so the model sees expression, not brightness.
+    """
+    batch = np.empty((len(crops), 1, size_px, size_px), np.float32)
+    for i, crop in enumerate(crops):
+        image = crop.astype(np.float32)
+        if image.shape != (size_px, size_px):
+            image = cv2.resize(image, (size_px, size_px), interpolation=cv2.INTER_AREA)
+        std = float(image.std())
+        batch[i, 0] = (image - float(image.mean())) / (std if std > 1e-6 else 1.0)
+    return batch
+
+
+def softmax(logits: npt.NDArray[np.floating], temperature: float) -> npt.NDArray[np.float64]:
+    """Row-wise softmax of logits / temperature, numerically stable."""
+    scaled = logits.astype(np.float64) / temperature
+    scaled -= scaled.max(axis=1, keepdims=True)
+    exp = np.exp(scaled)
+    return exp / exp.sum(axis=1, keepdims=True)
+
+
+class EmotionModel:
+    """An ONNX emotion classifier with its affect metadata.
+
+    Inputs: ``crops`` (K, 1, S, S) float32. Outputs: ``logits`` (K, C) and, when the
+    metadata says so, ``valence_arousal`` (K, 2) in [-1, 1].
+    """
+
+    def __init__(self, path: str | Path | None = None, provider: str = "auto",
+                 intra_op_threads: int = 1) -> None:
+        import onnxruntime as ort
+
+        self.path = Path(path) if path else DEFAULT_MODEL
+        if not self.path.is_file():
+            raise ModelError(f"model file not found: {self.path}; set the emotion_vit "
+                             "model_path parameter, or create the default with `affect train`")
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = intra_op_threads
+        options.inter_op_num_threads = 1
+        providers = choose_providers(provider, ort.get_available_providers())
+        try:
+            self.session = ort.InferenceSession(str(self.path), options, providers=providers)
+        except Exception as err:  # onnxruntime raises its own untyped errors
+            raise ModelError(f"cannot load model {self.path}: {err}") from err
+        props = self.session.get_modelmeta().custom_metadata_map
+        self.metadata = ModelMetadata.from_props(props, str(self.path))
+        self.provider = self.session.get_providers()[0]
+        self._check_signature()
+
+    def _check_signature(self) -> None:
+        inputs = self.session.get_inputs()
+        if len(inputs) != 1 or len(inputs[0].shape) != 4:
+            raise ModelError(f"model {self.path} must take one input of shape (K, 1, S, S)")
+        shape = inputs[0].shape
+        size = self.metadata.input_size_px
+        if shape[1] != 1 or shape[2] != size or shape[3] != size:
+            raise ModelError(f"model {self.path} input shape {shape} does not match its metadata "
+                             f"input size {size} with one channel")
+        self._input_name = inputs[0].name
+        outputs = [o.name for o in self.session.get_outputs()]
+        if "logits" not in outputs:
+            raise ModelError(f"model {self.path} has no 'logits' output (outputs: {outputs})")
+        if self.metadata.has_valence_arousal and "valence_arousal" not in outputs:
+            raise ModelError(f"model {self.path} declares valence/arousal but has no "
+                             "'valence_arousal' output")
+        self._outputs = ["logits"] + (["valence_arousal"] if self.metadata.has_valence_arousal
+                                      else [])
+
+    @property
+    def labels(self) -> tuple[str, ...]:
+        """Label names in output order."""
+        return self.metadata.labels
+
+    def predict(self, crops: Sequence[npt.NDArray[np.generic]]) -> tuple[
+            npt.NDArray[np.float64], npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+        """Calibrated probabilities (K, C), valence (K,) and arousal (K,) for K crops."""
+        if not crops:
+            empty = np.zeros((0,), np.float64)
+            return np.zeros((0, len(self.labels)), np.float64), empty, empty
+        batch = preprocess(crops, self.metadata.input_size_px)
+        outputs = self.session.run(self._outputs, {self._input_name: batch})
+        logits = outputs[0]
+        if logits.shape != (len(crops), len(self.labels)):
+            raise ModelError(f"model {self.path} returned logits of shape {logits.shape}, "
+                             f"expected {(len(crops), len(self.labels))}")
+        probabilities = softmax(logits, self.metadata.temperature)
+        if self.metadata.has_valence_arousal:
+            va = np.clip(outputs[1].astype(np.float64), -1.0, 1.0)
+            return probabilities, va[:, 0], va[:, 1]
+        nan = np.full(len(crops), np.nan)
+        return probabilities, nan, nan.copy()

@@ -1,0 +1,61 @@
+# Copyright 2026 affect maintainers
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""The emotion_vit stage: a window's sampled crops through the model."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from affect_core.model.runtime import PROVIDER_CHOICES, EmotionModel
+from affect_core.params import ParamSpec, resolve
+from affect_core.types import FaceWindow, WindowPrediction
+
+PARAMS: tuple[ParamSpec, ...] = (
+    ParamSpec("model_path", "", "ONNX model file; empty uses the shipped default model"),
+    ParamSpec("execution_provider", "auto", "auto picks TensorRT, then CUDA, then CPU",
+              choices=PROVIDER_CHOICES),
+    ParamSpec("intra_op_threads", 1, "ONNX Runtime threads per inference", 1, 64),
+)
+
+
+@dataclass(frozen=True)
+class EmotionVitConfig:
+    """Validated emotion_vit parameters (see PARAMS)."""
+
+    model_path: str = ""
+    execution_provider: str = "auto"
+    intra_op_threads: int = 1
+
+    @classmethod
+    def from_params(cls, given: Mapping[str, Any]) -> EmotionVitConfig:
+        """Build from a ``ros__parameters`` mapping, validating every value."""
+        return cls(**resolve(PARAMS, given, "emotion_vit"))
+
+
+class EmotionVit:
+    """Runs the model on the K crops of each window, in one batch."""
+
+    def __init__(self, config: EmotionVitConfig) -> None:
+        self.config = config
+        self.model = EmotionModel(config.model_path or None, config.execution_provider,
+                                  config.intra_op_threads)
+
+    def predict(self, window: FaceWindow) -> WindowPrediction:
+        """Per-sample probabilities, valence and arousal for ``window``."""
+        probabilities, valence, arousal = self.model.predict([s.crop for s in window.samples])
+        return WindowPrediction(window, self.model.labels, probabilities, valence, arousal,
+                                self.model.metadata.model_id)

@@ -1,0 +1,155 @@
+# Copyright 2026 affect maintainers
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""Depth from a rectified stereo pair by semi-global matching (OpenCV).
+
+Parameter names follow ROS 2 image_pipeline's stereo_image_proc, so a tuned
+disparity_node configuration carries over. Depth is f * B / d in metres (32FC1); pixels
+without a valid disparity are NaN, never 0, so downstream code cannot mistake "unknown"
+for "touching the lens".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import cv2
+import numpy as np
+import numpy.typing as npt
+
+from affect_core.errors import InputError
+from affect_core.params import ParamSpec, resolve
+from affect_core.types import ImageFrame, StereoFrame
+
+PARAMS: tuple[ParamSpec, ...] = (
+    ParamSpec("stereo_algorithm", 1, "0: block matching, 1: semi-global block matching", 0, 1),
+    ParamSpec("prefilter_size", 9, "normalization window size in pixels (block matching)", 5, 255),
+    ParamSpec("prefilter_cap", 31, "bound on normalized pixel values", 1, 63),
+    ParamSpec("correlation_window_size", 7, "SAD correlation window width in pixels (odd)",
+              1, 255),
+    ParamSpec("min_disparity", 0, "smallest disparity searched, in pixels", -2048, 2048),
+    ParamSpec("disparity_range", 64, "number of disparities searched (multiple of 16)",
+              16, 1024),
+    ParamSpec("texture_threshold", 10, "filter out low-texture areas (block matching)", 0, 10000),
+    ParamSpec("speckle_size", 100, "reject disparity regions smaller than this (pixels)", 0, 1000),
+    ParamSpec("speckle_range", 4, "max disparity variation within a connected component",
+              0, 31),
+    ParamSpec("disp12_max_diff", 1, "max left-right consistency difference in pixels", 0, 128),
+    ParamSpec("uniqueness_ratio", 10.0, "margin in percent by which the best match must win",
+              0.0, 100.0),
+    ParamSpec("P1", 200.0, "SGBM penalty on disparity changes of +-1 between neighbours",
+              0.0, 4000.0),
+    ParamSpec("P2", 400.0, "SGBM penalty on larger disparity changes (greater than P1)",
+              0.0, 4000.0),
+    ParamSpec("full_dp", False, "run the full-scale two-pass dynamic programming SGBM"),
+)
+
+
+@dataclass(frozen=True)
+class StereoConfig:
+    """Validated stereo matching parameters (see PARAMS)."""
+
+    stereo_algorithm: int = 1
+    prefilter_size: int = 9
+    prefilter_cap: int = 31
+    correlation_window_size: int = 7
+    min_disparity: int = 0
+    disparity_range: int = 64
+    texture_threshold: int = 10
+    speckle_size: int = 100
+    speckle_range: int = 4
+    disp12_max_diff: int = 1
+    uniqueness_ratio: float = 10.0
+    P1: float = 200.0
+    P2: float = 400.0
+    full_dp: bool = False
+
+    @classmethod
+    def from_params(cls, given: Mapping[str, Any]) -> StereoConfig:
+        """Build from a ``ros__parameters`` mapping, validating every value."""
+        values = resolve(PARAMS, given, "stereo_depth")
+        config = cls(**values)
+        if config.disparity_range % 16:
+            raise_config(f"disparity_range must be a multiple of 16, got {config.disparity_range}")
+        if config.correlation_window_size % 2 == 0:
+            raise_config("correlation_window_size must be odd, got "
+                         f"{config.correlation_window_size}")
+        if config.P2 <= config.P1:
+            raise_config(f"P2 ({config.P2}) must be greater than P1 ({config.P1})")
+        return config
+
+
+def raise_config(message: str) -> None:
+    """Raise the project's ConfigError (kept here so StereoConfig reads linearly)."""
+    from affect_core.errors import ConfigError
+
+    raise ConfigError(message)
+
+
+class StereoDepth:
+    """Computes depth (metres, NaN where unknown) in the left camera's frame."""
+
+    def __init__(self, config: StereoConfig) -> None:
+        self.config = config
+        if config.stereo_algorithm == 0:
+            matcher = cv2.StereoBM.create(config.disparity_range, config.correlation_window_size)
+            matcher.setPreFilterSize(config.prefilter_size)
+            matcher.setPreFilterCap(config.prefilter_cap)
+            matcher.setTextureThreshold(config.texture_threshold)
+            matcher.setMinDisparity(config.min_disparity)
+            matcher.setUniquenessRatio(int(config.uniqueness_ratio))
+            matcher.setSpeckleWindowSize(config.speckle_size)
+            matcher.setSpeckleRange(config.speckle_range)
+            matcher.setDisp12MaxDiff(config.disp12_max_diff)
+            self._matcher: Any = matcher
+        else:
+            self._matcher = cv2.StereoSGBM.create(
+                minDisparity=config.min_disparity,
+                numDisparities=config.disparity_range,
+                blockSize=config.correlation_window_size,
+                P1=int(config.P1),
+                P2=int(config.P2),
+                disp12MaxDiff=config.disp12_max_diff,
+                preFilterCap=config.prefilter_cap,
+                uniquenessRatio=int(config.uniqueness_ratio),
+                speckleWindowSize=config.speckle_size,
+                speckleRange=config.speckle_range,
+                mode=cv2.STEREO_SGBM_MODE_HH if config.full_dp else cv2.STEREO_SGBM_MODE_SGBM_3WAY,
+            )
+
+    def disparity(self, left: npt.NDArray[np.uint8], right: npt.NDArray[np.uint8]) -> npt.NDArray[np.float32]:
+        """Disparity in pixels (float), NaN where matching failed."""
+        if left.shape != right.shape or left.ndim != 2:
+            raise InputError(
+                f"stereo images must be single-channel and the same size, got {left.shape} "
+                f"and {right.shape}"
+            )
+        if left.dtype != np.uint8 or right.dtype != np.uint8:
+            raise InputError(f"stereo images must be mono8, got {left.dtype} and {right.dtype}")
+        raw = self._matcher.compute(left, right).astype(np.float32) / 16.0
+        raw[raw <= max(self.config.min_disparity, 0) + 1e-3] = np.nan
+        return raw
+
+    def compute(self, frame: StereoFrame) -> ImageFrame:
+        """Depth image (32FC1, metres) of the left view of ``frame``."""
+        baseline_m = frame.right_camera.baseline_m
+        if baseline_m <= 0.0:
+            raise InputError("the right camera's baseline must be positive (CameraInfo P[3] = "
+                             "-fx * baseline); check the stereo calibration")
+        disparity = self.disparity(frame.left, frame.right)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            depth = (frame.left_camera.fx_px * baseline_m / disparity).astype(np.float32)
+        return ImageFrame(frame.stamp_ns, frame.left_camera.frame_id, "32FC1", depth)

@@ -1,0 +1,56 @@
+# Copyright 2026 affect maintainers
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""confidence_fusion: quality-weighted, smoothed, calibrated estimates on /emotion."""
+
+from typing import Any, Dict
+
+from affect_core.fusion import ConfidenceFusion, FusionConfig, PARAMS
+from affect_msgs.msg import Emotion, WindowPrediction
+from affect_ros.convert import emotion_to_msg, msg_to_prediction
+from affect_ros.params import ParameterBinding
+from affect_ros.qos import EMOTION_QOS, RESULTS_QOS
+from affect_ros.runner import run_node
+from rclpy.node import Node
+
+
+class ConfidenceFusionNode(Node):
+    """Fuses each window's per-sample predictions into one Emotion."""
+
+    def __init__(self) -> None:
+        super().__init__('confidence_fusion')
+        self._params = ParameterBinding(self, PARAMS, self._configure)
+        self._configure(self._params.values)
+        self._pub = self.create_publisher(Emotion, 'emotion', EMOTION_QOS)
+        self.create_subscription(WindowPrediction, 'affect/window_predictions',
+                                 self._on_prediction, RESULTS_QOS)
+
+    def _configure(self, values: Dict[str, Any]) -> None:
+        config = FusionConfig.from_params(values)
+        if hasattr(self, '_fusion'):
+            self._fusion.config = config  # keep each person's smoothing state
+        else:
+            self._fusion = ConfidenceFusion(config)
+
+    def _on_prediction(self, msg: WindowPrediction) -> None:
+        self._pub.publish(emotion_to_msg(self._fusion.fuse(msg_to_prediction(msg))))
+
+
+def main(args=None) -> None:
+    """Run the confidence_fusion node."""
+    run_node(ConfidenceFusionNode, args)
+
+
+if __name__ == '__main__':
+    main()

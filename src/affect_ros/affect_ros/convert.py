@@ -1,0 +1,216 @@
+# Copyright 2026 affect maintainers
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""Conversions between affect_msgs / sensor_msgs and affect_core's dataclasses."""
+
+import math
+from typing import List, Optional, Sequence
+
+from affect_core.sinks.records import emotion_record
+from affect_core.types import CameraModel, Emotion, FaceFrame, FaceObservation, FaceWindow
+from affect_core.types import FrameQuality, ImageFrame, WindowPrediction
+from affect_msgs.msg import Emotion as EmotionMsg
+from affect_msgs.msg import FaceObservation as FaceObservationMsg
+from affect_msgs.msg import FaceObservationArray, FaceWindow as FaceWindowMsg
+from affect_msgs.msg import WindowPrediction as WindowPredictionMsg
+from builtin_interfaces.msg import Time
+from cv_bridge import CvBridge
+from geometry_msgs.msg import Point, Quaternion
+import numpy as np
+from rosidl_runtime_py.set_message import set_message_fields
+from sensor_msgs.msg import CameraInfo, Image, RegionOfInterest
+from std_msgs.msg import Header
+
+_BRIDGE = CvBridge()
+
+
+def to_time(stamp_ns: int) -> Time:
+    """builtin_interfaces/Time of a nanosecond stamp."""
+    sec, nanosec = divmod(int(stamp_ns), 1_000_000_000)
+    return Time(sec=sec, nanosec=nanosec)
+
+
+def to_ns(stamp: Time) -> int:
+    """Nanoseconds of a builtin_interfaces/Time."""
+    return int(stamp.sec) * 1_000_000_000 + int(stamp.nanosec)
+
+
+def image_to_msg(frame: ImageFrame) -> Image:
+    """sensor_msgs/Image of an ImageFrame (cv_bridge)."""
+    msg = _BRIDGE.cv2_to_imgmsg(np.ascontiguousarray(frame.data), encoding=frame.encoding)
+    msg.header = Header(stamp=to_time(frame.stamp_ns), frame_id=frame.frame_id)
+    return msg
+
+
+def msg_to_image(msg: Image) -> ImageFrame:
+    """ImageFrame of a sensor_msgs/Image, keeping its encoding (cv_bridge)."""
+    data = _BRIDGE.imgmsg_to_cv2(msg, desired_encoding='passthrough')
+    return ImageFrame(to_ns(msg.header.stamp), msg.header.frame_id, msg.encoding, data)
+
+
+def camera_info_msg(camera: CameraModel, stamp_ns: int) -> CameraInfo:
+    """A rectified sensor_msgs/CameraInfo (no distortion); P[3] = -fx * baseline."""
+    msg = CameraInfo()
+    msg.header = Header(stamp=to_time(stamp_ns), frame_id=camera.frame_id)
+    msg.width, msg.height = camera.width_px, camera.height_px
+    msg.distortion_model = 'plumb_bob'
+    msg.d = [0.0] * 5
+    msg.k = [camera.fx_px, 0.0, camera.cx_px, 0.0, camera.fy_px, camera.cy_px, 0.0, 0.0, 1.0]
+    msg.r = [1.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 1.0]
+    msg.p = [camera.fx_px, 0.0, camera.cx_px, -camera.fx_px * camera.baseline_m,
+             0.0, camera.fy_px, camera.cy_px, 0.0, 0.0, 0.0, 1.0, 0.0]
+    return msg
+
+
+def camera_model(msg: CameraInfo) -> CameraModel:
+    """CameraModel (rectified intrinsics, baseline) of a sensor_msgs/CameraInfo."""
+    fx = float(msg.p[0]) or float(msg.k[0])
+    baseline = -float(msg.p[3]) / fx if fx else 0.0
+    return CameraModel(int(msg.width), int(msg.height), fx, float(msg.p[5]) or float(msg.k[4]),
+                       float(msg.p[2]) or float(msg.k[2]), float(msg.p[6]) or float(msg.k[5]),
+                       msg.header.frame_id, baseline)
+
+
+def _point(xyz: Sequence[float]) -> Point:
+    return Point(x=float(xyz[0]), y=float(xyz[1]), z=float(xyz[2]))
+
+
+def observation_to_msg(obs: FaceObservation, frame_id: str) -> FaceObservationMsg:
+    """affect_msgs/FaceObservation of a FaceObservation."""
+    x, y, w, h = obs.box_px
+    msg = FaceObservationMsg()
+    msg.person_id = obs.person_id
+    msg.roi = RegionOfInterest(x_offset=max(int(x), 0), y_offset=max(int(y), 0),
+                               width=int(w), height=int(h))
+    msg.landmarks = [float(v) for v in obs.landmarks_px.reshape(-1)]
+    msg.head_position = _point(obs.head_position_m)
+    qx, qy, qz, qw = obs.head_orientation_xyzw
+    msg.head_orientation = Quaternion(x=qx, y=qy, z=qz, w=qw)
+    msg.pose_stability = float(obs.quality.pose_stability)
+    msg.lighting_consistency = float(obs.quality.lighting_consistency)
+    msg.depth_consistency = float(obs.quality.depth_consistency)
+    msg.sharpness = float(obs.quality.sharpness)
+    msg.crop = image_to_msg(ImageFrame(obs.stamp_ns, frame_id, obs.crop_encoding, obs.crop))
+    return msg
+
+
+def msg_to_observation(msg: FaceObservationMsg, stamp_ns: int) -> FaceObservation:
+    """FaceObservation of an affect_msgs/FaceObservation taken at ``stamp_ns``."""
+    crop = msg_to_image(msg.crop)
+    landmarks = np.asarray(msg.landmarks, np.float32).reshape(-1, 2)
+    quality = FrameQuality(msg.pose_stability, msg.lighting_consistency,
+                           msg.depth_consistency, msg.sharpness)
+    p, q = msg.head_position, msg.head_orientation
+    return FaceObservation(
+        stamp_ns, msg.person_id,
+        (msg.roi.x_offset, msg.roi.y_offset, msg.roi.width, msg.roi.height),
+        (p.x, p.y, p.z), quality, crop.data, crop.encoding, landmarks, (q.x, q.y, q.z, q.w))
+
+
+def face_frame_to_msg(frame: FaceFrame) -> FaceObservationArray:
+    """affect_msgs/FaceObservationArray of a FaceFrame."""
+    msg = FaceObservationArray()
+    msg.header = Header(stamp=to_time(frame.stamp_ns), frame_id=frame.frame_id)
+    msg.faces = [observation_to_msg(obs, frame.frame_id) for obs in frame.faces]
+    msg.depth_associated = frame.depth_associated
+    return msg
+
+
+def msg_to_face_frame(msg: FaceObservationArray) -> FaceFrame:
+    """FaceFrame of an affect_msgs/FaceObservationArray."""
+    stamp = to_ns(msg.header.stamp)
+    return FaceFrame(stamp, msg.header.frame_id,
+                     [msg_to_observation(face, stamp) for face in msg.faces],
+                     msg.depth_associated)
+
+
+def window_to_msg(window: FaceWindow) -> FaceWindowMsg:
+    """affect_msgs/FaceWindow of a FaceWindow."""
+    msg = FaceWindowMsg()
+    msg.header = Header(stamp=to_time(window.end_ns), frame_id=window.frame_id)
+    msg.person_id = window.person_id
+    msg.window_start = to_time(window.start_ns)
+    msg.frames_used = window.frames_used
+    msg.frames_expected = window.frames_expected
+    msg.samples = [observation_to_msg(s, window.frame_id) for s in window.samples]
+    msg.sample_stamps = [to_time(s.stamp_ns) for s in window.samples]
+    msg.pose_stability = window.pose_stability
+    msg.lighting_consistency = window.lighting_consistency
+    msg.depth_consistency = window.depth_consistency
+    msg.head_position = _point(window.head_position_m)
+    return msg
+
+
+def msg_to_window(msg: FaceWindowMsg) -> FaceWindow:
+    """FaceWindow of an affect_msgs/FaceWindow."""
+    samples = [msg_to_observation(s, to_ns(t)) for s, t in zip(msg.samples, msg.sample_stamps)]
+    p = msg.head_position
+    return FaceWindow(msg.person_id, msg.header.frame_id, to_ns(msg.window_start),
+                      to_ns(msg.header.stamp), msg.frames_used, msg.frames_expected, samples,
+                      msg.pose_stability, msg.lighting_consistency, msg.depth_consistency,
+                      (p.x, p.y, p.z))
+
+
+def prediction_to_msg(prediction: WindowPrediction) -> WindowPredictionMsg:
+    """affect_msgs/WindowPrediction of a WindowPrediction."""
+    window = prediction.window
+    msg = WindowPredictionMsg()
+    msg.header = Header(stamp=to_time(window.end_ns), frame_id=window.frame_id)
+    msg.person_id = window.person_id
+    msg.window_start = to_time(window.start_ns)
+    msg.frames_used = window.frames_used
+    msg.frames_expected = window.frames_expected
+    msg.labels = list(prediction.labels)
+    msg.probabilities = [float(v) for v in prediction.probabilities.reshape(-1)]
+    msg.valence = [float(v) for v in prediction.valence]
+    msg.arousal = [float(v) for v in prediction.arousal]
+    msg.pose_stability = [float(s.quality.pose_stability) for s in window.samples]
+    msg.lighting_consistency = [float(s.quality.lighting_consistency) for s in window.samples]
+    msg.depth_consistency = [float(s.quality.depth_consistency) for s in window.samples]
+    msg.sample_stamps = [to_time(s.stamp_ns) for s in window.samples]
+    msg.window_pose_stability = window.pose_stability
+    msg.window_lighting_consistency = window.lighting_consistency
+    msg.window_depth_consistency = window.depth_consistency
+    msg.head_position = _point(window.head_position_m)
+    msg.model_id = prediction.model_id
+    return msg
+
+
+def msg_to_prediction(msg: WindowPredictionMsg) -> WindowPrediction:
+    """WindowPrediction of an affect_msgs/WindowPrediction (samples carry no crops)."""
+    empty = np.zeros((0, 0), np.uint16)
+    samples: List[FaceObservation] = []
+    for i, stamp in enumerate(msg.sample_stamps):
+        quality = FrameQuality(msg.pose_stability[i], msg.lighting_consistency[i],
+                               msg.depth_consistency[i], math.nan)
+        samples.append(FaceObservation(to_ns(stamp), msg.person_id, (0, 0, 0, 0),
+                                       (math.nan,) * 3, quality, empty, 'mono16'))
+    p = msg.head_position
+    window = FaceWindow(msg.person_id, msg.header.frame_id, to_ns(msg.window_start),
+                        to_ns(msg.header.stamp), msg.frames_used, msg.frames_expected, samples,
+                        msg.window_pose_stability, msg.window_lighting_consistency,
+                        msg.window_depth_consistency, (p.x, p.y, p.z))
+    count = len(msg.labels)
+    probabilities = np.asarray(msg.probabilities, np.float64).reshape(-1, count) if count \
+        else np.zeros((0, 0))
+    return WindowPrediction(window, tuple(msg.labels), probabilities,
+                            np.asarray(msg.valence, np.float64),
+                            np.asarray(msg.arousal, np.float64), msg.model_id)
+
+
+def emotion_to_msg(emotion: Emotion, msg: Optional[EmotionMsg] = None) -> EmotionMsg:
+    """affect_msgs/Emotion from the core's message-shaped record (one mapping for all)."""
+    msg = msg or EmotionMsg()
+    set_message_fields(msg, emotion_record(emotion))
+    return msg

@@ -1,0 +1,78 @@
+# Copyright 2026 affect maintainers
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""face_tracker: faces, stable ids, quality evidence and crops from /ir/image_raw.
+
+Depth from /stereo/depth is associated with each IR frame by stamp (nearest within
+depth_max_age_s); without depth the faces still come, with NaN head positions.
+"""
+
+from typing import Any, Dict
+
+from affect_core.errors import InputError
+from affect_core.face.tracker import FaceTracker, FaceTrackerConfig, PARAMS
+from affect_msgs.msg import FaceObservationArray
+from affect_ros.convert import camera_model, face_frame_to_msg, msg_to_image
+from affect_ros.params import ParameterBinding
+from affect_ros.qos import RESULTS_QOS, SENSOR_QOS
+from affect_ros.runner import run_node
+from rclpy.node import Node
+from sensor_msgs.msg import CameraInfo, Image
+
+
+class FaceTrackerNode(Node):
+    """Runs the core FaceTracker on every IR frame."""
+
+    def __init__(self) -> None:
+        super().__init__('face_tracker')
+        self._camera = None
+        self._params = ParameterBinding(self, PARAMS, self._configure)
+        self._configure(self._params.values)
+        self._pub = self.create_publisher(FaceObservationArray, 'affect/faces', RESULTS_QOS)
+        self.create_subscription(Image, 'ir/image_raw', self._on_image, SENSOR_QOS)
+        self.create_subscription(CameraInfo, 'ir/camera_info', self._on_info, SENSOR_QOS)
+        self.create_subscription(Image, 'stereo/depth', self._on_depth, SENSOR_QOS)
+
+    def _configure(self, values: Dict[str, Any]) -> None:
+        self._tracker = FaceTracker(FaceTrackerConfig.from_params(values), self._camera)
+
+    def _on_info(self, msg: CameraInfo) -> None:
+        if self._camera is None:
+            self._camera = camera_model(msg)
+            self._tracker.camera = self._camera
+
+    def _on_depth(self, msg: Image) -> None:
+        try:
+            self._tracker.add_depth(msg_to_image(msg))
+        except InputError as err:
+            self.get_logger().error(f'depth frame rejected: {err}', throttle_duration_sec=5.0)
+
+    def _on_image(self, msg: Image) -> None:
+        try:
+            faces = self._tracker.process(msg_to_image(msg))
+        except InputError as err:
+            self.get_logger().error(
+                f'IR frame rejected ({self._tracker.stats.rejected_frames} so far): {err}',
+                throttle_duration_sec=5.0)
+            return
+        self._pub.publish(face_frame_to_msg(faces))
+
+
+def main(args=None) -> None:
+    """Run the face_tracker node."""
+    run_node(FaceTrackerNode, args)
+
+
+if __name__ == '__main__':
+    main()

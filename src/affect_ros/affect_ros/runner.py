@@ -1,0 +1,42 @@
+# Copyright 2026 affect maintainers
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""The main() shared by every node, written for both Humble and Jazzy."""
+
+import sys
+from typing import Callable, List, Optional
+
+from affect_core.errors import AffectError
+import rclpy
+from rclpy.executors import ExternalShutdownException
+from rclpy.node import Node
+
+
+def run_node(factory: Callable[[], Node], args: Optional[List[str]] = None) -> None:
+    """Initialise rclpy, spin the node until shutdown, and clean up either way."""
+    rclpy.init(args=args)
+    node = None
+    try:
+        node = factory()
+        rclpy.spin(node)
+    except (KeyboardInterrupt, ExternalShutdownException):
+        pass
+    except AffectError as err:
+        # A bad parameter or a missing model: say why once and exit, never respawn-loop.
+        rclpy.logging.get_logger('affect').fatal(str(err))
+        sys.exit(1)
+    finally:
+        if node is not None:
+            node.destroy_node()
+        rclpy.try_shutdown()

@@ -1,0 +1,57 @@
+# Copyright 2026 affect maintainers
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""window_sync: per-person windows (length window_s, every hop_s) of face observations."""
+
+from typing import Any, Dict
+
+from affect_core.window import PARAMS, WindowConfig, Windower
+from affect_msgs.msg import FaceObservationArray, FaceWindow
+from affect_ros.convert import msg_to_face_frame, window_to_msg
+from affect_ros.params import ParameterBinding
+from affect_ros.qos import RESULTS_QOS
+from affect_ros.runner import run_node
+from rclpy.node import Node
+
+
+class WindowSyncNode(Node):
+    """Feeds the core Windower and publishes each window as it closes."""
+
+    def __init__(self) -> None:
+        super().__init__('window_sync')
+        self._params = ParameterBinding(self, PARAMS, self._configure)
+        self._configure(self._params.values)
+        self._pub = self.create_publisher(FaceWindow, 'affect/face_windows', RESULTS_QOS)
+        self.create_subscription(FaceObservationArray, 'affect/faces', self._on_faces,
+                                 RESULTS_QOS)
+
+    def _configure(self, values: Dict[str, Any]) -> None:
+        self._windower = Windower(WindowConfig.from_params(values))
+
+    def _on_faces(self, msg: FaceObservationArray) -> None:
+        resets = self._windower.stats.clock_resets
+        for window in self._windower.push(msg_to_face_frame(msg)):
+            self._pub.publish(window_to_msg(window))
+        if self._windower.stats.clock_resets != resets:
+            self.get_logger().warn('stamps jumped back (replay loop or clock reset): windows '
+                                   'restarted')
+
+
+def main(args=None) -> None:
+    """Run the window_sync node."""
+    run_node(WindowSyncNode, args)
+
+
+if __name__ == '__main__':
+    main()

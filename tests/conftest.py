@@ -1,0 +1,25 @@
+"""Shared fixtures: one short lab run on the simulated rig, reused by several tests."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from affect_core.model.runtime import DEFAULT_MODEL
+from affect_core.pipeline import LabPipeline, LabSummary
+
+REPO = Path(__file__).resolve().parent.parent
+LAB_YAML = REPO / "config" / "lab.yaml"
+LAB_DURATION_S = 6.0
+
+
+@pytest.fixture(scope="session")
+def lab_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[LabSummary, Path]:
+    """A 6 s curated one-person run with the shipped parameter file and model."""
+    if not DEFAULT_MODEL.is_file():
+        pytest.fail(f"the shipped model {DEFAULT_MODEL} is missing")
+    out = tmp_path_factory.mktemp("lab")
+    pipeline = LabPipeline.from_params_file(LAB_YAML)
+    summary = pipeline.run(LAB_DURATION_S, out, progress=False)
+    return summary, out

@@ -1,0 +1,63 @@
+"""Confidence fusion against closed-form values."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from affect_core.fusion import ConfidenceFusion, FusionConfig
+from affect_core.types import NAN, FaceObservation, FaceWindow, FrameQuality, WindowPrediction
+
+LABELS = ("neutral", "happy", "sad")
+
+
+def _prediction(probs: list[list[float]], qualities: list[float], end_s: float = 2.0,
+                frames_used: int = 240, valence: list[float] | None = None) -> WindowPrediction:
+    samples = [FaceObservation(int(end_s * 1e9) - 1000 * (i + 1), "p1", (0, 0, 1, 1),
+                               (NAN, NAN, NAN), FrameQuality(q, 1.0, NAN, 1.0),
+                               np.zeros((1, 1), np.uint16), "mono16")
+               for i, q in enumerate(qualities)]
+    window = FaceWindow("p1", "cam", int((end_s - 2.0) * 1e9), int(end_s * 1e9), frames_used,
+                        240, samples, 1.0, 1.0, NAN, (NAN, NAN, NAN))
+    va = np.array(valence if valence is not None else [NAN] * len(probs))
+    return WindowPrediction(window, LABELS, np.array(probs), va, va.copy(), "m")
+
+
+def test_quality_weighted_mean_of_sample_probabilities() -> None:
+    fusion = ConfidenceFusion(FusionConfig(smoothing=0.0, quality_floor=0.0))
+    emotion = fusion.fuse(_prediction([[0.1, 0.8, 0.1], [0.6, 0.2, 0.2]], [0.9, 0.1],
+                                      valence=[0.5, -0.5]))
+    expected = (0.9 * np.array([0.1, 0.8, 0.1]) + 0.1 * np.array([0.6, 0.2, 0.2])) / 1.0
+    assert emotion.probabilities == pytest.approx(tuple(expected))
+    assert emotion.expression == "happy" and not emotion.abstained
+    assert emotion.confidence == pytest.approx(expected[1])
+    assert emotion.valence == pytest.approx(0.9 * 0.5 + 0.1 * -0.5)
+
+
+def test_no_valence_head_gives_nan_not_zero() -> None:
+    emotion = ConfidenceFusion(FusionConfig()).fuse(_prediction([[0.2, 0.6, 0.2]], [1.0]))
+    assert math.isnan(emotion.valence) and math.isnan(emotion.arousal)
+
+
+def test_abstains_below_the_threshold_and_on_low_coverage() -> None:
+    fusion = ConfidenceFusion(FusionConfig(abstain_below=0.5, smoothing=0.0))
+    weak = fusion.fuse(_prediction([[0.35, 0.45, 0.2]], [1.0]))
+    assert weak.abstained and weak.expression == "unknown"
+    assert weak.probabilities == pytest.approx((0.35, 0.45, 0.2))  # still reported
+    sparse = ConfidenceFusion(FusionConfig(abstain_below=0.5, min_coverage=0.5)).fuse(
+        _prediction([[0.0, 0.9, 0.1]], [1.0], frames_used=48))
+    # coverage 0.2 against min_coverage 0.5 scales confidence by 0.4: 0.9 * 0.4 = 0.36
+    assert sparse.confidence == pytest.approx(0.36)
+    assert sparse.abstained
+
+
+def test_smoothing_blends_with_the_previous_window() -> None:
+    fusion = ConfidenceFusion(FusionConfig(smoothing=0.25, quality_floor=0.0))
+    fusion.fuse(_prediction([[1.0, 0.0, 0.0]], [1.0], end_s=2.0))
+    second = fusion.fuse(_prediction([[0.0, 1.0, 0.0]], [1.0], end_s=2.5))
+    assert second.probabilities == pytest.approx((0.25, 0.75, 0.0))
+    # After the person's timeout, nothing carries over.
+    third = fusion.fuse(_prediction([[0.0, 0.0, 1.0]], [1.0], end_s=10.0))
+    assert third.probabilities == pytest.approx((0.0, 0.0, 1.0))

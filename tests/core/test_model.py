@@ -1,0 +1,82 @@
+"""The ONNX Runtime model stage: the shipped model, its metadata, and bad model files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import onnx
+import pytest
+
+from affect_core import labels, metrics
+from affect_core.errors import ModelError
+from affect_core.model.runtime import DEFAULT_MODEL, EmotionModel, choose_providers
+from affect_core.training.dataset import render_crops
+
+
+@pytest.fixture(scope="module")
+def model() -> EmotionModel:
+    return EmotionModel()
+
+
+def test_shipped_model_carries_its_metadata(model: EmotionModel) -> None:
+    meta = model.metadata
+    assert meta.labels == labels.EXPRESSIONS
+    assert meta.input_size_px == 64
+    assert meta.temperature > 0.0
+    assert meta.has_valence_arousal
+    assert "synthetic" in meta.training_data
+    assert meta.model_id.startswith("affect_vit_micro_rig@")
+    assert model.provider == "CPUExecutionProvider"
+
+
+def test_shipped_model_beats_chance_on_held_out_rig_crops(model: EmotionModel) -> None:
+    # A seed the training run never used: new identities, poses and lighting.
+    data = render_crops(300, "curated", seed=999, progress=False)
+    probabilities, valence, arousal = model.predict(list(data.crops))
+    assert probabilities.shape == (len(data), len(labels.EXPRESSIONS))
+    assert np.allclose(probabilities.sum(axis=1), 1.0)
+    accuracy = metrics.accuracy(data.label_index, probabilities.argmax(axis=1))
+    assert accuracy > 0.3  # chance is 0.1 with ten labels
+    assert np.corrcoef(valence, data.valence)[0, 1] > 0.3
+    assert np.all(np.abs(arousal) <= 1.0)
+
+
+def test_batch_of_k_crops_equals_one_by_one(model: EmotionModel) -> None:
+    crops = list(render_crops(4, "curated", seed=5, progress=False).crops)
+    batch, _, _ = model.predict(crops)
+    single = np.concatenate([model.predict([c])[0] for c in crops])
+    assert np.allclose(batch, single, atol=1e-5)
+
+
+def test_missing_corrupt_and_mismatched_models_fail_with_model_error(tmp_path: Path) -> None:
+    with pytest.raises(ModelError, match="not found"):
+        EmotionModel(tmp_path / "none.onnx")
+    corrupt = tmp_path / "corrupt.onnx"
+    corrupt.write_bytes(DEFAULT_MODEL.read_bytes()[:5000])
+    with pytest.raises(ModelError, match="cannot load"):
+        EmotionModel(corrupt)
+    proto = onnx.load(str(DEFAULT_MODEL))
+    kept = [p for p in proto.metadata_props if p.key != "affect.labels"]
+    del proto.metadata_props[:]
+    proto.metadata_props.extend(kept)
+    unlabelled = tmp_path / "unlabelled.onnx"
+    onnx.save(proto, str(unlabelled))
+    with pytest.raises(ModelError, match="affect.labels"):
+        EmotionModel(unlabelled)
+    for prop in proto.metadata_props:
+        if prop.key == "affect.input_size":
+            prop.value = "96"
+    proto.metadata_props.add(key="affect.labels", value='["a", "b"]')
+    wrong_size = tmp_path / "wrong_size.onnx"
+    onnx.save(proto, str(wrong_size))
+    with pytest.raises(ModelError, match="input shape"):
+        EmotionModel(wrong_size)
+
+
+def test_execution_provider_choice() -> None:
+    available = ["CUDAExecutionProvider", "CPUExecutionProvider"]
+    assert choose_providers("auto", available) == available
+    assert choose_providers("cuda", available) == available
+    with pytest.raises(ModelError, match="not available"):
+        choose_providers("tensorrt", available)

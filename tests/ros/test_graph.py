@@ -1,0 +1,151 @@
+"""The real ROS 2 graph: every node starts, the launch file yields /emotion messages."""
+
+from __future__ import annotations
+
+import math
+import os
+import signal
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+pytestmark = pytest.mark.ros
+
+NODES = ("sim_rig", "stereo_depth", "face_tracker", "window_sync", "emotion_vit",
+         "confidence_fusion")
+
+
+@pytest.fixture(scope="module")
+def ros_node() -> Iterator[object]:
+    import rclpy
+    from rclpy.node import Node
+
+    rclpy.init()
+    node = Node("affect_test_probe")
+    yield node
+    node.destroy_node()
+    rclpy.shutdown()
+
+
+def _start(cmd: list[str]) -> subprocess.Popen[str]:
+    return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            start_new_session=True)
+
+
+def _stop(process: subprocess.Popen[str], timeout_s: float = 20.0) -> tuple[int, str]:
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGINT)
+    try:
+        out, _ = process.communicate(timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        out, _ = process.communicate()
+    return process.returncode, out
+
+
+def _wait_for_node(probe: object, name: str, timeout_s: float) -> bool:
+    import rclpy
+
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        rclpy.spin_once(probe, timeout_sec=0.2)
+        if name in probe.get_node_names():
+            return True
+    return False
+
+
+@pytest.mark.parametrize("executable", NODES)
+def test_each_node_starts_and_stops_cleanly(ros_node: object, executable: str) -> None:
+    process = _start(["ros2", "run", "affect_ros", executable])
+    try:
+        assert _wait_for_node(ros_node, executable, 40.0), f"{executable} did not come up"
+        assert process.poll() is None
+    finally:
+        code, out = _stop(process)
+    assert code in (0, -signal.SIGINT), out
+    assert "Traceback" not in out, out
+
+
+def test_ir_camera_publishes_frames_of_a_video(ros_node: object, tmp_path: Path) -> None:
+    import rclpy
+    from rclpy.qos import qos_profile_sensor_data
+    from sensor_msgs.msg import Image
+
+    video = tmp_path / "ir.avi"
+    writer = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"MJPG"), 30.0, (64, 48),
+                             isColor=False)
+    for i in range(90):
+        writer.write(np.full((48, 64), i, np.uint8))
+    writer.release()
+    received: list[Image] = []
+    sub = ros_node.create_subscription(Image, "ir/image_raw", received.append,
+                                       qos_profile_sensor_data)
+    process = _start(["ros2", "run", "affect_ros", "ir_camera", "--ros-args",
+                      "-p", f"device:={video}", "-p", "encoding:=mono8", "-p", "fps:=30.0"])
+    try:
+        deadline = time.monotonic() + 30.0
+        while len(received) < 5 and time.monotonic() < deadline:
+            rclpy.spin_once(ros_node, timeout_sec=0.2)
+    finally:
+        _stop(process)
+        ros_node.destroy_subscription(sub)
+    assert len(received) >= 5
+    assert received[0].encoding == "mono8" and (received[0].width, received[0].height) == (64, 48)
+    assert received[0].header.frame_id == "ir_camera_optical_frame"
+
+
+def test_missing_model_fails_once_with_a_clear_message() -> None:
+    result = subprocess.run(["ros2", "run", "affect_ros", "emotion_vit", "--ros-args", "-p",
+                             "model_path:=/nonexistent/model.onnx"],
+                            capture_output=True, text=True, timeout=60, check=False)
+    assert result.returncode != 0
+    assert "model file not found" in result.stdout + result.stderr
+    assert "Traceback" not in result.stdout + result.stderr
+
+
+def test_launch_brings_the_graph_up_and_emotion_flows(ros_node: object) -> None:
+    import rclpy
+    from affect_msgs.msg import Emotion
+    from rcl_interfaces.msg import Parameter, ParameterType, ParameterValue
+    from rcl_interfaces.srv import SetParameters
+    from rclpy.qos import QoSProfile, ReliabilityPolicy
+
+    received: list[Emotion] = []
+    sub = ros_node.create_subscription(
+        Emotion, "emotion", received.append,
+        QoSProfile(depth=50, reliability=ReliabilityPolicy.RELIABLE))
+    launch = _start(["ros2", "launch", "affect_bringup", "lab.launch.py"])
+    try:
+        deadline = time.monotonic() + 150.0
+        while len(received) < 3 and time.monotonic() < deadline and launch.poll() is None:
+            rclpy.spin_once(ros_node, timeout_sec=0.2)
+        # A parameter out of its declared range is refused by the running node.
+        client = ros_node.create_client(SetParameters, "/confidence_fusion/set_parameters")
+        assert client.wait_for_service(timeout_sec=10.0)
+        request = SetParameters.Request(parameters=[Parameter(
+            name="abstain_below",
+            value=ParameterValue(type=ParameterType.PARAMETER_DOUBLE, double_value=2.0))])
+        future = client.call_async(request)
+        rclpy.spin_until_future_complete(ros_node, future, timeout_sec=10.0)
+        assert future.result() is not None and not future.result().results[0].successful
+    finally:
+        code, out = _stop(launch, timeout_s=30.0)
+        ros_node.destroy_subscription(sub)
+    assert len(received) >= 3, out[-4000:]
+    for msg in received:
+        assert msg.header.frame_id == "ir_camera_optical_frame"
+        assert msg.person_id.startswith("p")
+        assert len(msg.labels) == len(msg.probabilities) == 10
+        assert math.isclose(sum(msg.probabilities), 1.0, abs_tol=1e-4)
+        assert msg.frames_expected == 240
+        assert msg.abstained == (msg.expression == "unknown")
+        start = msg.window_start.sec * 10**9 + msg.window_start.nanosec
+        end = msg.header.stamp.sec * 10**9 + msg.header.stamp.nanosec
+        assert end - start == 2_000_000_000
+    ends = [m.header.stamp.sec * 10**9 + m.header.stamp.nanosec for m in received]
+    assert all(b - a == 500_000_000 for a, b in zip(ends, ends[1:]))
