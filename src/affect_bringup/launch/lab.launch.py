@@ -12,13 +12,13 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""Bring up the affect graph: sensors (or the simulated rig) through /emotion.
+"""
+Bring up the affect graph: sensors (or the simulated rig) through /emotion.
 
-Arguments:
-  use_sim       true: the simulated rig stands in for the IR camera and stereo pair
-  params_file   ROS 2 parameter file (the same file `affect lab` reads)
-  model_path    ONNX emotion model; empty keeps the parameter file's (or the shipped) model
-  rviz          true: also open rviz2 with the affect configuration
+Launch arguments: use_sim (true: the simulated rig stands in for the IR camera and the
+stereo pair), params_file (the ROS 2 parameter file, the same file `affect lab` reads),
+model_path (an ONNX emotion model; empty keeps the parameter file's or the shipped one),
+rviz (true: also open rviz2 with the affect configuration).
 """
 
 import os

@@ -45,7 +45,7 @@ def _train(args: argparse.Namespace) -> int:
             "pip install 'affect-core[train]'"
         ) from err
     config = TrainConfig(train_samples=args.samples, epochs=args.epochs, seed=args.seed,
-                         size=args.size)
+                         size=args.size, stem=args.stem)
     report = train(config, Path(args.out), progress=not args.quiet)
     print(f"wrote {args.out} ({report['model_id']}), temperature {report['temperature']:.3f}")
     for split, figures in report["test"].items():
@@ -83,6 +83,9 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--samples", type=int, default=9000, help="training crops to render")
     train.add_argument("--epochs", type=int, default=30, help="most epochs (early stopping)")
     train.add_argument("--size", default="micro", choices=("micro", "tiny", "small", "base"))
+    train.add_argument("--stem", default="conv", choices=("conv", "patch"),
+                       help="conv: early convolutions (trains fast from scratch); patch: "
+                       "timm's linear patch embedding (the layout of DINO weights)")
     train.add_argument("--seed", type=int, default=0)
     train.add_argument("--quiet", action="store_true", help="no progress bars")
     train.set_defaults(func=_train)

@@ -34,7 +34,9 @@ from affect_core.errors import ConfigError
 ParamValue = Union[bool, int, float, str]
 
 # Parameters every rclpy node has; they may appear in a shared file and mean nothing here.
-ROS_STANDARD_PARAMS = frozenset({"use_sim_time", "qos_overrides", "start_type_description_service"})
+ROS_STANDARD_PARAMS = frozenset(
+    {"use_sim_time", "qos_overrides", "start_type_description_service"}
+)
 
 
 @dataclass(frozen=True)

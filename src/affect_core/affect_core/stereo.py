@@ -130,7 +130,8 @@ class StereoDepth:
                 mode=cv2.STEREO_SGBM_MODE_HH if config.full_dp else cv2.STEREO_SGBM_MODE_SGBM_3WAY,
             )
 
-    def disparity(self, left: npt.NDArray[np.uint8], right: npt.NDArray[np.uint8]) -> npt.NDArray[np.float32]:
+    def disparity(self, left: npt.NDArray[np.uint8],
+                  right: npt.NDArray[np.uint8]) -> npt.NDArray[np.float32]:
         """Disparity in pixels (float), NaN where matching failed."""
         if left.shape != right.shape or left.ndim != 2:
             raise InputError(

@@ -127,8 +127,8 @@ class Windower:
             self._start_ns = frame.stamp_ns
             self._next_end_ns = frame.stamp_ns + self._window_ns
         self._frame_id = frame.frame_id
-        self._newest_ns = frame.stamp_ns if self._newest_ns is None else max(self._newest_ns,
-                                                                              frame.stamp_ns)
+        if self._newest_ns is None or frame.stamp_ns > self._newest_ns:
+            self._newest_ns = frame.stamp_ns
         oldest_open_ns = self._next_end_ns - self._window_ns
         for obs in frame.faces:
             self.stats.observations_received += 1

@@ -54,13 +54,13 @@ def image_to_msg(frame: ImageFrame) -> Image:
 
 
 def msg_to_image(msg: Image) -> ImageFrame:
-    """ImageFrame of a sensor_msgs/Image, keeping its encoding (cv_bridge)."""
+    """Convert a sensor_msgs/Image to an ImageFrame, keeping its encoding (cv_bridge)."""
     data = _BRIDGE.imgmsg_to_cv2(msg, desired_encoding='passthrough')
     return ImageFrame(to_ns(msg.header.stamp), msg.header.frame_id, msg.encoding, data)
 
 
 def camera_info_msg(camera: CameraModel, stamp_ns: int) -> CameraInfo:
-    """A rectified sensor_msgs/CameraInfo (no distortion); P[3] = -fx * baseline."""
+    """Build a rectified sensor_msgs/CameraInfo (no distortion); P[3] = -fx * baseline."""
     msg = CameraInfo()
     msg.header = Header(stamp=to_time(stamp_ns), frame_id=camera.frame_id)
     msg.width, msg.height = camera.width_px, camera.height_px
@@ -74,7 +74,7 @@ def camera_info_msg(camera: CameraModel, stamp_ns: int) -> CameraInfo:
 
 
 def camera_model(msg: CameraInfo) -> CameraModel:
-    """CameraModel (rectified intrinsics, baseline) of a sensor_msgs/CameraInfo."""
+    """Read rectified intrinsics and baseline from a sensor_msgs/CameraInfo."""
     fx = float(msg.p[0]) or float(msg.k[0])
     baseline = -float(msg.p[3]) / fx if fx else 0.0
     return CameraModel(int(msg.width), int(msg.height), fx, float(msg.p[5]) or float(msg.k[4]),
@@ -106,7 +106,7 @@ def observation_to_msg(obs: FaceObservation, frame_id: str) -> FaceObservationMs
 
 
 def msg_to_observation(msg: FaceObservationMsg, stamp_ns: int) -> FaceObservation:
-    """FaceObservation of an affect_msgs/FaceObservation taken at ``stamp_ns``."""
+    """Convert an affect_msgs/FaceObservation taken at ``stamp_ns`` to the core type."""
     crop = msg_to_image(msg.crop)
     landmarks = np.asarray(msg.landmarks, np.float32).reshape(-1, 2)
     quality = FrameQuality(msg.pose_stability, msg.lighting_consistency,
@@ -128,7 +128,7 @@ def face_frame_to_msg(frame: FaceFrame) -> FaceObservationArray:
 
 
 def msg_to_face_frame(msg: FaceObservationArray) -> FaceFrame:
-    """FaceFrame of an affect_msgs/FaceObservationArray."""
+    """Convert an affect_msgs/FaceObservationArray to a FaceFrame."""
     stamp = to_ns(msg.header.stamp)
     return FaceFrame(stamp, msg.header.frame_id,
                      [msg_to_observation(face, stamp) for face in msg.faces],
@@ -153,7 +153,7 @@ def window_to_msg(window: FaceWindow) -> FaceWindowMsg:
 
 
 def msg_to_window(msg: FaceWindowMsg) -> FaceWindow:
-    """FaceWindow of an affect_msgs/FaceWindow."""
+    """Convert an affect_msgs/FaceWindow to the core type."""
     samples = [msg_to_observation(s, to_ns(t)) for s, t in zip(msg.samples, msg.sample_stamps)]
     p = msg.head_position
     return FaceWindow(msg.person_id, msg.header.frame_id, to_ns(msg.window_start),
@@ -188,7 +188,7 @@ def prediction_to_msg(prediction: WindowPrediction) -> WindowPredictionMsg:
 
 
 def msg_to_prediction(msg: WindowPredictionMsg) -> WindowPrediction:
-    """WindowPrediction of an affect_msgs/WindowPrediction (samples carry no crops)."""
+    """Convert an affect_msgs/WindowPrediction to the core type (samples carry no crops)."""
     empty = np.zeros((0, 0), np.uint16)
     samples: List[FaceObservation] = []
     for i, stamp in enumerate(msg.sample_stamps):

@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""face_tracker: faces, stable ids, quality evidence and crops from /ir/image_raw.
+"""
+face_tracker: faces, stable ids, quality evidence and crops from /ir/image_raw.
 
 Depth from /stereo/depth is associated with each IR frame by stamp (nearest within
 depth_max_age_s); without depth the faces still come, with NaN head positions.

@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""Declare affect_core's parameter specs on a node, with ranges, and validate changes.
+"""
+Declare affect_core's parameter specs on a node, with ranges, and validate changes.
 
 The core owns the specs (names, defaults, descriptions, ranges), so `affect lab` and
 the nodes accept the same values; here they become rclpy ParameterDescriptors.
@@ -43,7 +44,8 @@ def _descriptor(spec: ParamSpec) -> ParameterDescriptor:
 
 
 class ParameterBinding:
-    """The node's current values of a spec set, kept valid.
+    """
+    The node's current values of a spec set, kept valid.
 
     Values from the parameter file or the command line are checked at start-up (a bad
     one raises ConfigError with the core's message); a later `ros2 param set` that the

@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""QoS profiles of the graph (DESIGN section 3).
+"""
+QoS profiles of the graph (DESIGN section 3).
 
 Sensor images use sensor-data QoS (best effort, keep last 5): a late frame is worth
 less than the next one. Intermediate results and /emotion are reliable, so a window is

@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""sim_rig: the simulated IR camera and stereo pair, publishing like the real sensors.
+"""
+sim_rig: the simulated IR camera and stereo pair, publishing like the real sensors.
 
 Publishes /ir/image_raw (mono16) + /ir/camera_info and the rectified stereo pair
 /stereo/left/image_rect, /stereo/right/image_rect (mono8) + their camera_info. Stamps

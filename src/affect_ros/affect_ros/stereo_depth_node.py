@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""stereo_depth: depth (32FC1, metres) from a rectified stereo pair.
+"""
+stereo_depth: depth (32FC1, metres) from a rectified stereo pair.
 
 Left/right images and camera_info are matched by exact stamp with message_filters;
 depth is published in the left camera's frame on /stereo/depth with its camera_info.

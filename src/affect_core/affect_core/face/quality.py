@@ -71,8 +71,8 @@ def depth_consistency(valid_fraction: float, depth_m: float, slow_depth_m: float
     """Depth consistency from valid-depth fraction and the jump against the running depth."""
     if not math.isfinite(depth_m) or not math.isfinite(slow_depth_m):
         return 0.0 if valid_fraction == 0.0 else valid_fraction
-    return float(np.clip(valid_fraction * math.exp(-abs(depth_m - slow_depth_m) / DEPTH_JUMP_REF_M),
-                         0.0, 1.0))
+    jump_m = abs(depth_m - slow_depth_m)
+    return float(np.clip(valid_fraction * math.exp(-jump_m / DEPTH_JUMP_REF_M), 0.0, 1.0))
 
 
 def sharpness(crop: npt.NDArray[np.float32]) -> float:

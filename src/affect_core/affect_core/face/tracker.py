@@ -29,7 +29,14 @@ from affect_core.errors import InputError
 from affect_core.face import quality
 from affect_core.face.detect import BlobFaceDetector, Detection, to_float_image
 from affect_core.params import ParamSpec, resolve
-from affect_core.types import NAN, CameraModel, FaceFrame, FaceObservation, FrameQuality, ImageFrame
+from affect_core.types import (
+    NAN,
+    CameraModel,
+    FaceFrame,
+    FaceObservation,
+    FrameQuality,
+    ImageFrame,
+)
 
 PARAMS: tuple[ParamSpec, ...] = (
     ParamSpec("crop_size_px", 64, "side of the square face crop handed to the model", 16, 512),
@@ -164,7 +171,8 @@ class FaceTracker:
         timeout_ns = int(self.config.track_timeout_s * 1e9)
         self._tracks = [t for t in self._tracks if stamp_ns - t.last_ns <= timeout_ns]
 
-    def _assign(self, detections: list[Detection], stamp_ns: int) -> list[tuple[Detection, _Track]]:
+    def _assign(self, detections: list[Detection],
+                stamp_ns: int) -> list[tuple[Detection, _Track]]:
         """Greedy nearest-centre association, new tracks for the unmatched."""
         pairs: list[tuple[float, int, int]] = []
         for d, det in enumerate(detections):

@@ -73,7 +73,8 @@ class ModelMetadata:
             ) from err
         except (ValueError, json.JSONDecodeError) as err:
             raise ModelError(f"model {source} has malformed affect metadata: {err}") from err
-        if not isinstance(labels, list) or not labels or not all(isinstance(x, str) for x in labels):
+        if not (isinstance(labels, list) and labels
+                and all(isinstance(x, str) for x in labels)):
             raise ModelError(f"model {source}: affect.labels must be a non-empty list of names")
         normalization = props.get("affect.normalization", "per_crop_standardize")
         if normalization not in NORMALIZATIONS:

@@ -153,11 +153,9 @@ def draw_face_albedo(
     polyline(("brow_l_inner", "brow_l_mid", "brow_l_outer"), skin * 0.45, thick, False)
     # Eyes: sclera, then the dark pupil clipped by the lids.
     for side in ("r", "l"):
-        names = (
-            (f"eye_{side}_outer", f"eye_{side}_top", f"eye_{side}_inner", f"eye_{side}_bottom")
-            if side == "r"
-            else (f"eye_{side}_inner", f"eye_{side}_top", f"eye_{side}_outer", f"eye_{side}_bottom")
-        )
+        corners = ("outer", "top", "inner", "bottom") if side == "r" else (
+            "inner", "top", "outer", "bottom")
+        names = tuple(f"eye_{side}_{corner}" for corner in corners)
         fill(names, skin * 0.7)
         top, bottom = pt(f"eye_{side}_top"), pt(f"eye_{side}_bottom")
         opening_px = float(bottom[1] - top[1])

@@ -12,8 +12,9 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""The simulated rig: people with scripted expressions in front of an IR camera and a
-stereo pair, with ground truth for every frame.
+"""The simulated rig: scripted people before an IR camera and a stereo pair, with truth.
+
+Ground truth comes with every frame.
 
 Everything is deterministic from ``seed``. The ``curated`` preset is the benchmark
 condition (frontal, steady, even light); ``heterogeneous`` widens pose, adds motion and
@@ -264,7 +265,8 @@ class SimRig:
         if rate <= 0.0:
             return False
         ratio = rate / self.config.fps
-        return index == 0 or math.floor(index * ratio + 1e-9) > math.floor((index - 1) * ratio + 1e-9)
+        previous = math.floor((index - 1) * ratio + 1e-9)
+        return index == 0 or math.floor(index * ratio + 1e-9) > previous
 
     def _lighting(self, t_s: float) -> Lighting:
         lo, hi = self.conditions.ambient_range
@@ -301,7 +303,8 @@ class SimRig:
                 category=truth_category, intensity=envelope,
                 valence=valence * envelope, arousal=arousal * envelope,
                 position_m=(float(position[0]), float(position[1]), float(position[2])),
-                yaw_pitch_roll_deg=tuple(float(np.degrees(a)) for a in angles),  # type: ignore[arg-type]
+                yaw_pitch_roll_deg=(float(np.degrees(angles[0])), float(np.degrees(angles[1])),
+                                    float(np.degrees(angles[2]))),
                 box_px=(x0, y0, x1 - x0, y1 - y0), eyes_closed=closure,
             ))
         lighting = self._lighting(t_s)

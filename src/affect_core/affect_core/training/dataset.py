@@ -78,7 +78,8 @@ def render_crops(count: int, preset: str, seed: int, crop_size_px: int = 64,
         aus = action_units(category, intensity)
         aus["blink"] = float(rng.uniform(0.0, 1.0)) if rng.random() < 0.05 else 0.0
         amp = np.radians(cond.pose_amplitude_deg) * np.array([1.0, 0.5, 0.3])
-        angles = rng.uniform(-1.0, 1.0, 3) * amp + np.radians(cond.pose_jitter_deg) * rng.normal(size=3)
+        jitter = np.radians(cond.pose_jitter_deg) * rng.normal(size=3)
+        angles = rng.uniform(-1.0, 1.0, 3) * amp + jitter
         position = np.array([rng.uniform(-0.25, 0.25), rng.uniform(-0.1, 0.1),
                              rng.uniform(0.8, 1.4)])
         head = HeadState(identity, expressive_landmarks_m(identity, aus),

@@ -59,6 +59,7 @@ class TrainConfig:
     learning_rate: float = 1e-3
     weight_decay: float = 0.05
     size: str = "micro"
+    stem: str = "conv"
     crop_size_px: int = 64
     patch_size: int = 8
     seed: int = 0
@@ -158,7 +159,7 @@ def train(config: TrainConfig, out_path: Path, progress: bool = True) -> dict[st
                             "raise train_samples")
     x, y, va = _tensors(train_set, size)
     xv, yv, vav = _tensors(val_set, size)
-    model = AffectViT(len(names), config.size, size, config.patch_size)
+    model = AffectViT(len(names), config.size, size, config.patch_size, config.stem)
     optimiser = torch.optim.AdamW(model.parameters(), lr=config.learning_rate,
                                   weight_decay=config.weight_decay)
     steps = config.epochs * math.ceil(len(x) / config.batch_size)
