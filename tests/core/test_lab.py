@@ -135,3 +135,16 @@ def test_cli_rejects_a_bad_parameter_file(tmp_path: Path) -> None:
         capture_output=True, text=True, timeout=120, check=False)
     assert result.returncode == 2
     assert "hop_s" in result.stderr and "minimum" in result.stderr
+
+
+def test_lab_needs_no_pytorch(tmp_path: Path) -> None:
+    # Importing torch or timm anywhere on the lab's path fails this run.
+    script = (
+        "import sys; sys.modules['torch'] = None; sys.modules['timm'] = None\n"
+        "from affect_core.cli import main\n"
+        f"sys.exit(main(['lab', '--duration', '2.0', '--out', {str(tmp_path)!r}, '--quiet']))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                            timeout=300, check=False)
+    assert result.returncode == 0, result.stderr
+    assert "windows 1;" in result.stdout

@@ -37,8 +37,8 @@ def test_shipped_model_beats_chance_on_held_out_rig_crops(model: EmotionModel) -
     assert probabilities.shape == (len(data), len(labels.EXPRESSIONS))
     assert np.allclose(probabilities.sum(axis=1), 1.0)
     accuracy = metrics.accuracy(data.label_index, probabilities.argmax(axis=1))
-    assert accuracy > 0.3  # chance is 0.1 with ten labels
-    assert np.corrcoef(valence, data.valence)[0, 1] > 0.3
+    assert accuracy > 0.9  # chance is 0.1 with ten labels
+    assert np.corrcoef(valence, data.valence)[0, 1] > 0.9
     assert np.all(np.abs(arousal) <= 1.0)
 
 

@@ -149,3 +149,13 @@ def test_launch_brings_the_graph_up_and_emotion_flows(ros_node: object) -> None:
         assert end - start == 2_000_000_000
     ends = [m.header.stamp.sec * 10**9 + m.header.stamp.nanosec for m in received]
     assert all(b - a == 500_000_000 for a, b in zip(ends, ends[1:]))
+
+
+@pytest.mark.parametrize("value", ["-1.0", "1"], ids=["out_of_range", "int_for_float"])
+def test_bad_parameter_fails_once_with_a_clear_message(value: str) -> None:
+    result = subprocess.run(["ros2", "run", "affect_ros", "window_sync", "--ros-args", "-p",
+                             f"hop_s:={value}"],
+                            capture_output=True, text=True, timeout=60, check=False)
+    output = result.stdout + result.stderr
+    assert result.returncode != 0
+    assert "hop_s" in output and "Traceback" not in output

@@ -25,6 +25,7 @@ from affect_core.errors import ConfigError
 from affect_core.params import ParamSpec
 from rcl_interfaces.msg import FloatingPointRange, IntegerRange, ParameterDescriptor
 from rcl_interfaces.msg import SetParametersResult
+from rclpy.exceptions import InvalidParameterTypeException, InvalidParameterValueException
 from rclpy.node import Node
 
 
@@ -58,7 +59,13 @@ class ParameterBinding:
         self._on_change = on_change
         self.values: Dict[str, Any] = {}
         for spec in self._specs.values():
-            value = node.declare_parameter(spec.name, spec.default, _descriptor(spec)).value
+            try:
+                value = node.declare_parameter(spec.name, spec.default, _descriptor(spec)).value
+            except (InvalidParameterTypeException, InvalidParameterValueException) as err:
+                raise ConfigError(
+                    f'parameter {spec.name!r} of node {node.get_name()!r}: {err}; expected a '
+                    f'{type(spec.default).__name__} (write 120.0, not 120, for a float)'
+                ) from err
             self.values[spec.name] = spec.validate(value)
         node.add_on_set_parameters_callback(self._on_set)
         self._node = node
