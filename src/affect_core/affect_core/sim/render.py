@@ -212,18 +212,45 @@ def composite(
     region += alpha * sub_patch
 
 
+class NoiseBank:
+    """Standard-normal noise fields drawn once, read through random windows.
+
+    Drawing 300 k Gaussian samples per frame costs more than the rest of the frame; a
+    few oversized fields read at random offsets give independent-looking noise at the
+    cost of a slice. Each frame's noise has the right distribution; the same field
+    recurs only at the same random offset (1 in fields x margin^2, about 16 k).
+    """
+
+    def __init__(self, height: int, width: int, rng: np.random.Generator, fields: int = 4,
+                 margin: int = 64) -> None:
+        self.height, self.width, self.margin = height, width, margin
+        self._fields = rng.standard_normal((fields, height + margin, width + margin),
+                                           dtype=np.float32)
+
+    def sample(self, rng: np.random.Generator) -> npt.NDArray[np.float32]:
+        """A (height, width) view of unit-variance Gaussian noise."""
+        k = int(rng.integers(0, len(self._fields)))
+        dy, dx = (int(v) for v in rng.integers(0, self.margin, size=2))
+        return self._fields[k, dy:dy + self.height, dx:dx + self.width]
+
+
 def expose(
     signal: npt.NDArray[np.float32],
     sensor: SensorModel,
-    fixed_pattern_gain: npt.NDArray[np.float32],
-    rng: np.random.Generator,
+    electrons_per_signal: npt.NDArray[np.float32],
+    noise: npt.NDArray[np.float32],
 ) -> npt.NDArray[np.uint16]:
-    """Turn a signal (fraction of full scale) into a noisy, saturating 16-bit frame."""
-    electrons = np.clip(signal, 0.0, 4.0) * (sensor.full_well_e * fixed_pattern_gain)
-    noise_std = np.sqrt(electrons + sensor.read_noise_e**2)
-    electrons += rng.standard_normal(signal.shape, dtype=np.float32) * noise_std
-    counts = electrons * np.float32(65535.0 / sensor.full_well_e)
-    return np.clip(counts, 0.0, 65535.0).astype(np.uint16)
+    """Turn a signal (fraction of full scale) into a noisy, saturating 16-bit frame.
+
+    ``electrons_per_signal`` is full well x the fixed-pattern gain of each pixel;
+    ``noise`` is unit-variance Gaussian noise of the frame's shape.
+    """
+    electrons = cv2.multiply(signal, electrons_per_signal)
+    noise_std = cv2.sqrt(cv2.add(electrons, float(sensor.read_noise_e**2)))
+    electrons += cv2.multiply(noise, noise_std)
+    counts = cv2.multiply(electrons, float(65535.0 / sensor.full_well_e))
+    np.clip(counts, 0.0, 65535.0, out=counts)
+    return counts.astype(np.uint16)
 
 
 def shift_image(image: npt.NDArray[np.float32], dx_px: float) -> npt.NDArray[np.float32]:

@@ -23,6 +23,7 @@ import numpy.typing as npt
 from affect_core.sim.render import (
     HeadState,
     Lighting,
+    NoiseBank,
     SensorModel,
     composite,
     dot_texture,
@@ -69,6 +70,9 @@ class SceneRenderer:
             1.0 + self.sensor.fixed_pattern_gain_std
             * rng.standard_normal((height_px, width_px)).astype(np.float32)
         )
+        self._electrons_per_signal = (self.fixed_pattern_gain
+                                      * np.float32(self.sensor.full_well_e))
+        self.noise = NoiseBank(height_px, width_px, rng)
         # The wall: smooth albedo variation (posters, panels) around 0.5.
         low = rng.random((max(height_px // 40, 2), max(width_px // 40, 2))).astype(np.float32)
         self.wall_albedo = 0.35 + 0.3 * cv2.resize(low, (width_px, height_px),
@@ -101,7 +105,7 @@ class SceneRenderer:
             radiance = albedo * np.float32(lighting.illuminator / z**2 + lighting.ambient)
             composite(signal, radiance, mask, origin)
         signal *= np.float32(lighting.exposure_gain)
-        return expose(signal, self.sensor, self.fixed_pattern_gain, rng)
+        return expose(signal, self.sensor, self._electrons_per_signal, self.noise.sample(rng))
 
     def render_stereo(
         self, heads: list[HeadState], rng: np.random.Generator
@@ -129,11 +133,11 @@ class SceneRenderer:
             texture_r = shift_image(texture, -frac)
             mask_r = shift_image(mask.astype(np.float32), -frac).astype(np.uint8)
             composite(right, texture_r, mask_r, (origin[0] - whole, origin[1]))
-        noise_l = rng.normal(0.0, 2.0, left.shape).astype(np.float32)
-        noise_r = rng.normal(0.0, 2.0, right.shape).astype(np.float32)
-        left_8 = np.clip(left * 255.0 + noise_l, 0, 255).astype(np.uint8)
-        right_8 = np.clip(right * 255.0 + noise_r, 0, 255).astype(np.uint8)
-        return left_8, right_8, depth
+        # 8-bit sensors with about 2 grey levels of noise (saturating conversion).
+        left_8 = cv2.scaleAdd(self.noise.sample(rng), 2.0 / 255.0, left)
+        right_8 = cv2.scaleAdd(self.noise.sample(rng), 2.0 / 255.0, right)
+        return (cv2.convertScaleAbs(left_8, alpha=255.0), cv2.convertScaleAbs(right_8, alpha=255.0),
+                depth)
 
 
 def _hard(mask: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint8]:
