@@ -16,8 +16,10 @@ import pytest
 
 pytestmark = pytest.mark.ros
 
-NODES = ("sim_rig", "stereo_depth", "face_tracker", "window_sync", "emotion_vit",
-         "confidence_fusion")
+# Each node and a topic it publishes once it is fully set up.
+NODES = {"sim_rig": "/ir/image_raw", "stereo_depth": "/stereo/depth",
+         "face_tracker": "/affect/faces", "window_sync": "/affect/face_windows",
+         "emotion_vit": "/affect/window_predictions", "confidence_fusion": "/emotion"}
 
 
 @pytest.fixture(scope="module")
@@ -48,14 +50,16 @@ def _stop(process: subprocess.Popen[str], timeout_s: float = 20.0) -> tuple[int,
     return process.returncode, out
 
 
-def _wait_for_node(probe: object, name: str, timeout_s: float) -> bool:
+def _wait_for_publisher(probe: object, name: str, topic: str, timeout_s: float) -> bool:
     import rclpy
 
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         rclpy.spin_once(probe, timeout_sec=0.2)
         if name in probe.get_node_names():
-            return True
+            topics = probe.get_publisher_names_and_types_by_node(name, "/")
+            if any(t == topic for t, _ in topics):
+                return True
     return False
 
 
@@ -63,7 +67,8 @@ def _wait_for_node(probe: object, name: str, timeout_s: float) -> bool:
 def test_each_node_starts_and_stops_cleanly(ros_node: object, executable: str) -> None:
     process = _start(["ros2", "run", "affect_ros", executable])
     try:
-        assert _wait_for_node(ros_node, executable, 40.0), f"{executable} did not come up"
+        assert _wait_for_publisher(ros_node, executable, NODES[executable], 40.0), \
+            f"{executable} did not come up"
         assert process.poll() is None
     finally:
         code, out = _stop(process)

@@ -56,6 +56,34 @@ def _train(args: argparse.Namespace) -> int:
     return 0
 
 
+def _synth(args: argparse.Namespace) -> int:
+    from affect_core.params import load_params_file
+    from affect_core.sim.rig import RigConfig
+    from affect_core.sim.synth import write_dataset
+
+    params = dict(load_params_file(args.params).get("sim_rig", {}))
+    for name in ("preset", "seed"):
+        if getattr(args, name) is not None:
+            params[name] = getattr(args, name)
+    if args.people is not None:
+        params["num_people"] = args.people
+    config = RigConfig.from_params(params)
+    summary = write_dataset(config, args.duration, Path(args.out), args.mode,
+                            progress=not args.quiet)
+    print(f"affect synth: wrote {args.out} (synthetic, {config.preset}): {summary.frames} "
+          f"frames, {summary.person_frames} person-frames, {summary.windows} windows"
+          + (f", {summary.crops} crops ({summary.crops_missed} missed by the detector)"
+             if args.mode == "crops" else f", {summary.stereo_frames} stereo pairs"))
+    return 0
+
+
+def _bench(args: argparse.Namespace) -> int:
+    from affect_core.bench import bench_rig, format_rig_bench
+
+    print(format_rig_bench(bench_rig(args.seconds, args.threads), args.threads))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``affect`` command."""
     parser = argparse.ArgumentParser(prog="affect", description=__doc__)
@@ -76,6 +104,27 @@ def build_parser() -> argparse.ArgumentParser:
     lab.add_argument("--seed", type=int, default=None, help="rig seed (overrides sim_rig.seed)")
     lab.add_argument("--quiet", action="store_true", help="no progress bar")
     lab.set_defaults(func=_lab)
+
+    synth = sub.add_parser("synth", help="write a synthetic data set from the simulated rig")
+    synth.add_argument("--out", required=True, help="new directory for the data set")
+    synth.add_argument("--duration", type=float, default=60.0, help="seconds of sensor time")
+    synth.add_argument("--mode", choices=("crops", "frames"), default="crops",
+                       help="crops: face crops as the pipeline cuts them; frames: whole IR "
+                       "frames, stereo pairs and true depth")
+    synth.add_argument("--params", default=str(DEFAULT_PARAMS),
+                       help="parameter file whose sim_rig section sets the rig")
+    synth.add_argument("--preset", choices=("curated", "heterogeneous"), default=None)
+    synth.add_argument("--people", type=int, default=None)
+    synth.add_argument("--seed", type=int, default=None)
+    synth.add_argument("--quiet", action="store_true", help="no progress bar")
+    synth.set_defaults(func=_synth)
+
+    bench = sub.add_parser("bench", help="print speed figures (nothing is asserted)")
+    bench.add_argument("target", choices=("rig",), help="what to measure")
+    bench.add_argument("--seconds", type=float, default=3.0,
+                       help="sensor seconds per configuration")
+    bench.add_argument("--threads", type=int, default=1, help="OpenCV threads (default 1)")
+    bench.set_defaults(func=_bench)
 
     train = sub.add_parser("train", help="train, calibrate and export an emotion ViT on rig data")
     train.add_argument("--out", default="models/affect_vit_micro_rig.onnx",

@@ -23,6 +23,17 @@ from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
 
 
+def _caused_by_interrupt(err: BaseException) -> bool:
+    seen = set()
+    cause: Optional[BaseException] = err
+    while cause is not None and id(cause) not in seen:
+        if isinstance(cause, KeyboardInterrupt):
+            return True
+        seen.add(id(cause))
+        cause = cause.__cause__ or cause.__context__
+    return False
+
+
 def run_node(factory: Callable[[], Node], args: Optional[List[str]] = None) -> None:
     """Initialise rclpy, spin the node until shutdown, and clean up either way."""
     rclpy.init(args=args)
@@ -36,6 +47,11 @@ def run_node(factory: Callable[[], Node], args: Optional[List[str]] = None) -> N
         # A bad parameter or a missing model: say why once and exit, never respawn-loop.
         rclpy.logging.get_logger('affect').fatal(str(err))
         sys.exit(1)
+    except Exception as err:
+        # Ctrl-C while a library is still importing (ONNX Runtime, OpenCV) surfaces as that
+        # library's own error; it is still a request to stop, not a failure.
+        if not _caused_by_interrupt(err):
+            raise
     finally:
         if node is not None:
             node.destroy_node()

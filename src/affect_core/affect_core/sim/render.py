@@ -26,6 +26,7 @@ curvature of a real face, about 3 cm, is not modelled there).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import cv2
 import numpy as np
@@ -70,6 +71,8 @@ class HeadState:
     rotation: npt.NDArray[np.float64]  # head frame -> optical frame
     position_m: npt.NDArray[np.float64]  # head origin in the optical frame
     pupil_scale: float = 1.0
+    occluder: str = ""  # "", "hand", "hair" or "mask"
+    blur_px: tuple[float, float] = (0.0, 0.0)  # image motion during the exposure
 
     def landmarks_camera_m(self) -> npt.NDArray[np.float64]:
         """Landmarks in the optical frame."""
@@ -187,8 +190,63 @@ def draw_face_albedo(
                         0.15, max(int(face_px * 0.02), 1), cv2.LINE_AA)
             glint = (int(round(c[0] + axes[0] * 0.35)), int(round(c[1] - axes[1] * 0.4)))
             cv2.circle(albedo, glint, max(int(face_px * 0.012), 1), 3.0, -1, cv2.LINE_AA)
+    if head.occluder:
+        _draw_occluder(albedo, head.occluder, pt, origin, skin, face_px)
     albedo *= mask.astype(np.float32) / 255.0
+    if max(abs(head.blur_px[0]), abs(head.blur_px[1])) >= 1.0:
+        albedo, mask, grown_px = _motion_blur(albedo, mask, head.blur_px)
+        origin = (origin[0] - grown_px, origin[1] - grown_px)
     return albedo, mask, origin
+
+
+def _draw_occluder(albedo: npt.NDArray[np.float32], kind: str, pt: Any,
+                   origin: tuple[int, int], skin: float, face_px: float) -> None:
+    """Draw a hand over the mouth, hair over one eye, or a mask over nose and mouth."""
+    if kind == "hand":
+        # Nearer than the face, so brighter under the illuminator; fingers as stripes.
+        c = (pt("lip_upper") + pt("chin")) / 2.0 - np.array(origin)
+        axes = (face_px * 0.42, face_px * 0.3)
+        cv2.ellipse(albedo, ((float(c[0]), float(c[1])), (2 * axes[0], 2 * axes[1]), 10.0),
+                    min(skin * 1.25, 1.0), -1, cv2.LINE_AA)
+        for k in range(-2, 3):
+            x = float(c[0]) + k * axes[0] * 0.35
+            cv2.line(albedo, (int(x), int(c[1] - axes[1] * 0.8)),
+                     (int(x), int(c[1] + axes[1] * 0.8)), skin * 0.8, 1, cv2.LINE_AA)
+    elif kind == "hair":
+        band = np.array([pt("brow_r_outer") + [-face_px * 0.2, -face_px * 0.35],
+                         pt("brow_r_inner") + [face_px * 0.1, -face_px * 0.35],
+                         pt("eye_r_inner") + [face_px * 0.05, face_px * 0.1],
+                         pt("eye_r_outer") + [-face_px * 0.2, face_px * 0.15]])
+        cv2.fillPoly(albedo, [_poly(band, origin)], 0.12, cv2.LINE_AA, _SHIFT)
+    elif kind == "mask":
+        top = (pt("nose_tip") + pt("eye_r_bottom") + pt("eye_l_bottom")) / 3.0
+        cover = np.array([pt("jaw_r"), top + [-face_px * 0.3, 0.0], top,
+                          top + [face_px * 0.3, 0.0], pt("jaw_l"), pt("chin") + [0.0, 3.0]])
+        cv2.fillPoly(albedo, [_poly(cover, origin)], 0.85, cv2.LINE_AA, _SHIFT)
+    else:
+        raise ValueError(f"unknown occluder {kind!r}")
+
+
+def _motion_blur(albedo: npt.NDArray[np.float32], mask: npt.NDArray[np.uint8],
+                 blur_px: tuple[float, float]) -> tuple[npt.NDArray[np.float32],
+                                                        npt.NDArray[np.uint8], int]:
+    """Smear a face patch along its image motion during the exposure (a line kernel).
+
+    Returns the patch grown by the smear on every side, and by how many pixels.
+    """
+    length = int(np.ceil(max(abs(blur_px[0]), abs(blur_px[1])))) + 1
+    size = 2 * length + 1
+    kernel = np.zeros((size, size), np.float32)
+    steps = 2 * length + 1
+    for k in range(steps):
+        u = k / (steps - 1) - 0.5
+        kernel[int(round(length + u * blur_px[1])), int(round(length + u * blur_px[0]))] += 1.0
+    kernel /= kernel.sum()
+    pad = ((length, length), (length, length))
+    albedo = cv2.filter2D(np.pad(albedo, pad), -1, kernel, borderType=cv2.BORDER_CONSTANT)
+    mask_f = cv2.filter2D(np.pad(mask.astype(np.float32), pad), -1, kernel,
+                          borderType=cv2.BORDER_CONSTANT)
+    return albedo, np.clip(mask_f, 0, 255).astype(np.uint8), length
 
 
 def composite(
@@ -196,8 +254,12 @@ def composite(
     patch: npt.NDArray[np.float32],
     mask: npt.NDArray[np.uint8],
     origin: tuple[int, int],
+    premultiplied: bool = False,
 ) -> None:
-    """Blend ``patch`` over ``canvas`` at ``origin`` by ``mask`` (0..255), clipped to bounds."""
+    """Blend ``patch`` over ``canvas`` at ``origin`` by ``mask`` (0..255), clipped to bounds.
+
+    A ``premultiplied`` patch already carries its coverage (draw_face_albedo's output).
+    """
     x0, y0 = origin
     h, w = patch.shape
     cx0, cy0 = max(x0, 0), max(y0, 0)
@@ -209,7 +271,7 @@ def composite(
     alpha = mask[py0:py0 + cy1 - cy0, px0:px0 + cx1 - cx0].astype(np.float32) / 255.0
     region = canvas[cy0:cy1, cx0:cx1]
     region *= 1.0 - alpha
-    region += alpha * sub_patch
+    region += sub_patch if premultiplied else alpha * sub_patch
 
 
 class NoiseBank:

@@ -14,11 +14,11 @@
 
 """The simulated rig: scripted people before an IR camera and a stereo pair, with truth.
 
-Ground truth comes with every frame.
-
 Everything is deterministic from ``seed``. The ``curated`` preset is the benchmark
-condition (frontal, steady, even light); ``heterogeneous`` widens pose, adds motion and
-changing light and mixes all subgroups.
+condition (frontal, steady, even light); ``heterogeneous`` widens pose, adds motion,
+changing and flickering light, occlusions, micro-expressions, people walking in and
+out, and mixes all subgroups. Each factor can also be set on its own (see
+affect_core.sim.conditions).
 """
 
 from __future__ import annotations
@@ -33,19 +33,15 @@ import numpy.typing as npt
 
 from affect_core import labels
 from affect_core.params import ParamSpec, resolve
+from affect_core.sim.conditions import FACTOR_PARAMS, PRESETS, Conditions, conditions_for
 from affect_core.sim.expressions import VALENCE_AROUSAL, action_units
-from affect_core.sim.face_model import (
-    SUBGROUPS,
-    Identity,
-    expressive_landmarks_m,
-    rotation_matrix,
-    sample_identity,
-)
+from affect_core.sim.face_model import expressive_landmarks_m, rotation_matrix
+from affect_core.sim.person import ScriptedPerson
 from affect_core.sim.render import HeadState, Lighting, face_box_px
 from affect_core.sim.scene import SceneRenderer
 from affect_core.types import CameraModel, ImageFrame, StereoFrame
 
-PRESETS = ("curated", "heterogeneous")
+PRESET_NAMES = tuple(PRESETS)
 
 PARAMS: tuple[ParamSpec, ...] = (
     ParamSpec("width_px", 640, "IR and stereo image width in pixels", 64, 4096),
@@ -54,13 +50,14 @@ PARAMS: tuple[ParamSpec, ...] = (
     ParamSpec("stereo_rate_hz", 30.0, "stereo pair rate in Hz (at most fps)", 0.0, 1000.0),
     ParamSpec("num_people", 1, "people in front of the camera", 0, 4),
     ParamSpec("preset", "curated", "capture conditions: curated or heterogeneous",
-              choices=PRESETS),
+              choices=PRESET_NAMES),
     ParamSpec("seed", 0, "random seed; the same seed gives identical frames", 0, 2**31 - 1),
     ParamSpec("focal_length_px", 560.0, "focal length of all cameras in pixels", 50.0, 10000.0),
     ParamSpec("baseline_m", 0.05, "stereo baseline in metres", 0.005, 1.0),
     ParamSpec("wall_distance_m", 3.0, "distance of the back wall in metres", 1.0, 20.0),
     ParamSpec("expression_hold_s", 2.5, "mean duration of an expression apex in seconds",
               0.2, 60.0),
+    *FACTOR_PARAMS,
 )
 
 
@@ -79,35 +76,33 @@ class RigConfig:
     baseline_m: float = 0.05
     wall_distance_m: float = 3.0
     expression_hold_s: float = 2.5
+    factors: tuple[tuple[str, Any], ...] = ()  # factor overrides, see conditions.py
 
     @classmethod
     def from_params(cls, given: Mapping[str, Any]) -> RigConfig:
         """Build from a ``ros__parameters`` mapping, validating every value."""
-        return cls(**resolve(PARAMS, given, "sim_rig"))
+        values = resolve(PARAMS, given, "sim_rig")
+        factor_names = {spec.name for spec in FACTOR_PARAMS}
+        factors = tuple(sorted((k, v) for k, v in values.items() if k in factor_names))
+        config = cls(**{k: v for k, v in values.items() if k not in factor_names},
+                     factors=factors)
+        config.conditions()  # reject inconsistent factors now, not at the first frame
+        return config
 
-
-@dataclass(frozen=True)
-class PresetConditions:
-    """The capture factors a preset sets; each may be overridden for ablations."""
-
-    pose_amplitude_deg: float
-    pose_jitter_deg: float
-    drift_speed_mps: float
-    ambient_range: tuple[float, float]
-    exposure_range: tuple[float, float]
-    subgroups: tuple[str, ...]
-
-
-CONDITIONS: Mapping[str, PresetConditions] = {
-    "curated": PresetConditions(2.0, 0.1, 0.0, (0.02, 0.02), (1.0, 1.0),
-                                ("high_reflectance",)),
-    "heterogeneous": PresetConditions(25.0, 1.2, 0.05, (0.01, 0.12), (0.7, 1.25), SUBGROUPS),
-}
+    def conditions(self) -> Conditions:
+        """The capture conditions: the preset with this config's factor overrides."""
+        return conditions_for(self.preset, dict(self.factors))
 
 
 @dataclass
 class PersonTruth:
-    """Ground truth of one person in one frame."""
+    """Ground truth of one person in view in one frame.
+
+    ``category`` is the expression whose intensity is at least 0.5, else neutral;
+    ``landmarks_px`` are the projected landmarks (affect_core.sim.face_model names)
+    and ``landmarks_m`` the same points in the IR optical frame. ``box_px`` is clipped
+    to the image; ``visible_fraction`` is the share of the face box inside it.
+    """
 
     truth_id: str
     subgroup: str
@@ -115,10 +110,27 @@ class PersonTruth:
     intensity: float
     valence: float
     arousal: float
+    micro_expression: bool
     position_m: tuple[float, float, float]
     yaw_pitch_roll_deg: tuple[float, float, float]
+    rotation: npt.NDArray[np.float64]
     box_px: tuple[int, int, int, int]  # x, y, width, height
+    visible_fraction: float
+    landmarks_px: npt.NDArray[np.float64]
+    landmarks_m: npt.NDArray[np.float64]
     eyes_closed: float
+    occluder: str
+    image_speed_px_s: float
+
+
+@dataclass
+class FrameTruth:
+    """The ground truth of one frame without its images (cheap to keep for a window)."""
+
+    stamp_ns: int
+    people: list[PersonTruth]
+    ambient: float
+    exposure_gain: float
 
 
 @dataclass
@@ -134,98 +146,9 @@ class SimFrame:
     ambient: float = 0.0
     exposure_gain: float = 1.0
 
-
-@dataclass
-class _Segment:
-    category: str
-    start_s: float
-    onset_s: float
-    apex_s: float
-    offset_s: float
-
-    @property
-    def end_s(self) -> float:
-        return self.start_s + self.onset_s + self.apex_s + self.offset_s
-
-    def envelope(self, t_s: float) -> float:
-        u = t_s - self.start_s
-        if u < 0.0 or u >= self.onset_s + self.apex_s + self.offset_s:
-            return 0.0
-        if u < self.onset_s:
-            return u / self.onset_s
-        if u < self.onset_s + self.apex_s:
-            return 1.0
-        return 1.0 - (u - self.onset_s - self.apex_s) / self.offset_s
-
-
-class _Person:
-    """One scripted person: identity, expression timeline, blinks and head motion."""
-
-    def __init__(self, index: int, count: int, config: RigConfig, cond: PresetConditions,
-                 rng: np.random.Generator) -> None:
-        self.rng = rng
-        self.index = index
-        subgroup = cond.subgroups[index % len(cond.subgroups)]
-        self.identity: Identity = sample_identity(rng, index, subgroup)
-        spread = 0.26
-        self.base = np.array([(index - (count - 1) / 2.0) * spread,
-                              float(rng.uniform(-0.05, 0.05)),
-                              float(rng.uniform(0.85, 1.25))])
-        self.hold_s = config.expression_hold_s
-        self.cond = cond
-        self.segments: list[_Segment] = []
-        self._next_start_s = float(rng.uniform(0.2, 0.8))
-        self._next_blink_s = float(rng.uniform(0.5, 4.0))
-        self._blink_start_s = -1.0
-        self.phase = rng.uniform(0.0, 2.0 * np.pi, size=3)
-        self.freq_hz = rng.uniform(0.05, 0.25, size=3)
-        self.jitter = np.zeros(3)
-        self.drift_dir = rng.normal(size=2)
-
-    def _extend(self, t_s: float) -> None:
-        while self._next_start_s <= t_s + 5.0:
-            category = labels.EXPRESSIONS[int(self.rng.integers(0, len(labels.EXPRESSIONS)))]
-            onset = float(self.rng.uniform(0.15, 0.5))
-            apex = float(self.rng.uniform(0.6, 1.4)) * self.hold_s
-            offset = float(self.rng.uniform(0.15, 0.5))
-            seg = _Segment(category, self._next_start_s, onset, apex, offset)
-            self.segments.append(seg)
-            self._next_start_s = seg.end_s + float(self.rng.uniform(0.3, 1.2))
-        self.segments = [s for s in self.segments if s.end_s >= t_s - 1.0]
-
-    def expression_at(self, t_s: float) -> tuple[str, float]:
-        self._extend(t_s)
-        for seg in self.segments:
-            env = seg.envelope(t_s)
-            if env > 0.0:
-                return seg.category, env
-        return labels.NEUTRAL, 0.0
-
-    def eye_closure_at(self, t_s: float) -> float:
-        if t_s >= self._next_blink_s:
-            self._blink_start_s = self._next_blink_s
-            self._next_blink_s += float(self.rng.uniform(2.0, 6.0))
-        u = t_s - self._blink_start_s
-        blink_s = 0.15
-        if 0.0 <= u < blink_s:
-            return 1.0 - abs(2.0 * u / blink_s - 1.0)
-        return 0.0
-
-    def pose_at(self, t_s: float, dt_s: float) -> tuple[npt.NDArray[np.float64], np.ndarray]:
-        amp = np.radians(self.cond.pose_amplitude_deg) * np.array([1.0, 0.5, 0.3])
-        smooth = amp * np.sin(2.0 * np.pi * self.freq_hz * t_s + self.phase)
-        alpha = min(dt_s / 0.05, 1.0)
-        self.jitter += alpha * (
-            np.radians(self.cond.pose_jitter_deg) * self.rng.normal(size=3) - self.jitter
-        )
-        angles = smooth + self.jitter
-        drift = self.cond.drift_speed_mps * t_s
-        offset = np.array([
-            0.15 * math.sin(drift / 0.15 * self.drift_dir[0]) if drift else 0.0,
-            0.0,
-            0.2 * math.sin(drift / 0.2 * self.drift_dir[1]) if drift else 0.0,
-        ])
-        return angles, self.base + offset
+    def truth(self) -> FrameTruth:
+        """This frame's ground truth alone."""
+        return FrameTruth(self.stamp_ns, self.people, self.ambient, self.exposure_gain)
 
 
 class SimRig:
@@ -237,19 +160,21 @@ class SimRig:
                 f"stereo_rate_hz ({config.stereo_rate_hz}) cannot exceed fps ({config.fps})"
             )
         self.config = config
-        self.conditions = CONDITIONS[config.preset]
+        self.conditions = config.conditions()
         self.start_ns = start_ns
         self.renderer = SceneRenderer(config.width_px, config.height_px,
                                       config.focal_length_px, config.baseline_m,
                                       config.wall_distance_m, config.seed)
         self._rng = np.random.default_rng([config.seed, 1])
         self._people = [
-            _Person(i, config.num_people, config, self.conditions,
-                    np.random.default_rng([config.seed, 100 + i]))
+            ScriptedPerson(i, config.num_people, config.expression_hold_s, self.conditions,
+                           np.random.default_rng([config.seed, 100 + i]))
             for i in range(config.num_people)
         ]
+        self._last_centre: dict[int, npt.NDArray[np.float64]] = {}
         self._index = 0
-        self._exposure = 1.0
+        c = self.conditions
+        self._exposure = float(self._rng.uniform(c.exposure_min, c.exposure_max))
 
     @property
     def ir_camera(self) -> CameraModel:
@@ -269,12 +194,14 @@ class SimRig:
         return index == 0 or math.floor(index * ratio + 1e-9) > previous
 
     def _lighting(self, t_s: float) -> Lighting:
-        lo, hi = self.conditions.ambient_range
-        ambient = lo + (hi - lo) * 0.5 * (1.0 + math.sin(2.0 * math.pi * t_s / 7.3))
-        elo, ehi = self.conditions.exposure_range
-        if elo != ehi and self._rng.random() < 1.0 / (2.0 * self.config.fps):
-            self._exposure = float(self._rng.uniform(elo, ehi))
-        return Lighting(ambient=ambient, exposure_gain=self._exposure if elo != ehi else elo)
+        c = self.conditions
+        ambient = c.ambient_min + (c.ambient_max - c.ambient_min) * 0.5 * (
+            1.0 + math.sin(2.0 * math.pi * t_s / 7.3))
+        ambient *= 1.0 + c.flicker_amplitude * math.sin(2.0 * math.pi * c.flicker_hz * t_s)
+        jump_probability = c.exposure_change_hz / self.config.fps
+        if jump_probability > 0.0 and self._rng.random() < jump_probability:
+            self._exposure = float(self._rng.uniform(c.exposure_min, c.exposure_max))
+        return Lighting(ambient=ambient, exposure_gain=self._exposure)
 
     def step(self) -> SimFrame:
         """Render the next frame."""
@@ -283,30 +210,30 @@ class SimRig:
         stamp = self.stamp_ns(index)
         t_s = (stamp - self.start_ns) / 1e9
         dt_s = 1.0 / self.config.fps
+        camera = self.renderer.ir_camera
         heads: list[HeadState] = []
         truths: list[PersonTruth] = []
         for person in self._people:
-            category, envelope = person.expression_at(t_s)
-            closure = person.eye_closure_at(t_s)
-            aus = action_units(category, envelope)
-            aus["blink"] = closure
-            angles, position = person.pose_at(t_s, dt_s)
-            rotation = rotation_matrix(*angles)
+            state = person.state_at(t_s, dt_s)
+            if not state.present:
+                self._last_centre.pop(person.index, None)
+                continue
+            aus = action_units(state.category, state.intensity)
+            aus["blink"] = state.eye_closure
+            rotation = rotation_matrix(*state.angles_rad)
             head = HeadState(person.identity, expressive_landmarks_m(person.identity, aus),
-                             rotation, position)
+                             rotation, state.position_m, occluder=state.occluder)
+            landmarks_m = head.landmarks_camera_m()
+            landmarks_px = camera.project(landmarks_m)
+            centre = landmarks_px.mean(axis=0)
+            last = self._last_centre.get(person.index)
+            velocity = (centre - last) / dt_s if last is not None else np.zeros(2)
+            self._last_centre[person.index] = centre
+            blur = velocity * self.conditions.motion_blur_exposure_s
+            head.blur_px = (float(blur[0]), float(blur[1]))
             heads.append(head)
-            x0, y0, x1, y1 = face_box_px(head, self.renderer.ir_camera, margin_px=0)
-            truth_category = category if envelope >= 0.5 else labels.NEUTRAL
-            valence, arousal = VALENCE_AROUSAL[category]
-            truths.append(PersonTruth(
-                truth_id=f"sim{person.index}", subgroup=person.identity.subgroup,
-                category=truth_category, intensity=envelope,
-                valence=valence * envelope, arousal=arousal * envelope,
-                position_m=(float(position[0]), float(position[1]), float(position[2])),
-                yaw_pitch_roll_deg=(float(np.degrees(angles[0])), float(np.degrees(angles[1])),
-                                    float(np.degrees(angles[2]))),
-                box_px=(x0, y0, x1 - x0, y1 - y0), eyes_closed=closure,
-            ))
+            truths.append(self._truth(person, state, head, landmarks_px, landmarks_m,
+                                      float(np.linalg.norm(velocity))))
         lighting = self._lighting(t_s)
         ir = self.renderer.render_ir(heads, lighting, self._rng)
         stereo = depth = None
@@ -317,10 +244,36 @@ class SimRig:
             depth = ImageFrame(stamp, self.renderer.left_camera.frame_id, "32FC1", depth_m)
         return SimFrame(
             stamp_ns=stamp,
-            ir=ImageFrame(stamp, self.renderer.ir_camera.frame_id, "mono16", ir),
-            ir_camera=self.renderer.ir_camera,
+            ir=ImageFrame(stamp, camera.frame_id, "mono16", ir),
+            ir_camera=camera,
             stereo=stereo, depth_truth=depth, people=truths,
             ambient=lighting.ambient, exposure_gain=lighting.exposure_gain,
+        )
+
+    def _truth(self, person: ScriptedPerson, state: Any, head: HeadState,
+               landmarks_px: npt.NDArray[np.float64], landmarks_m: npt.NDArray[np.float64],
+               speed_px_s: float) -> PersonTruth:
+        camera = self.renderer.ir_camera
+        x0, y0, x1, y1 = face_box_px(head, camera, margin_px=0)
+        cx0, cy0 = max(x0, 0), max(y0, 0)
+        cx1, cy1 = min(x1, camera.width_px), min(y1, camera.height_px)
+        full = max((x1 - x0) * (y1 - y0), 1)
+        visible = max(cx1 - cx0, 0) * max(cy1 - cy0, 0) / full
+        category = state.category if state.intensity >= 0.5 else labels.NEUTRAL
+        valence, arousal = VALENCE_AROUSAL[state.category]
+        yaw, pitch, roll = (float(np.degrees(a)) for a in state.angles_rad)
+        return PersonTruth(
+            truth_id=f"sim{person.index}", subgroup=person.identity.subgroup,
+            category=category, intensity=state.intensity,
+            valence=valence * state.intensity, arousal=arousal * state.intensity,
+            micro_expression=state.micro_expression and category != labels.NEUTRAL,
+            position_m=(float(state.position_m[0]), float(state.position_m[1]),
+                        float(state.position_m[2])),
+            yaw_pitch_roll_deg=(yaw, pitch, roll), rotation=head.rotation,
+            box_px=(cx0, cy0, max(cx1 - cx0, 0), max(cy1 - cy0, 0)),
+            visible_fraction=float(visible), landmarks_px=landmarks_px,
+            landmarks_m=landmarks_m, eyes_closed=state.eye_closure,
+            occluder=state.occluder, image_speed_px_s=speed_px_s,
         )
 
     def frames(self, duration_s: float) -> Iterator[SimFrame]:

@@ -103,7 +103,7 @@ class SceneRenderer:
             albedo, mask, origin = draw_face_albedo(head, self.ir_camera)
             z = float(head.position_m[2])
             radiance = albedo * np.float32(lighting.illuminator / z**2 + lighting.ambient)
-            composite(signal, radiance, mask, origin)
+            composite(signal, radiance, mask, origin, premultiplied=True)
         signal *= np.float32(lighting.exposure_gain)
         return expose(signal, self.sensor, self._electrons_per_signal, self.noise.sample(rng))
 
@@ -136,8 +136,8 @@ class SceneRenderer:
         # 8-bit sensors with about 2 grey levels of noise (saturating conversion).
         left_8 = cv2.scaleAdd(self.noise.sample(rng), 2.0 / 255.0, left)
         right_8 = cv2.scaleAdd(self.noise.sample(rng), 2.0 / 255.0, right)
-        return (cv2.convertScaleAbs(left_8, alpha=255.0), cv2.convertScaleAbs(right_8, alpha=255.0),
-                depth)
+        return (cv2.convertScaleAbs(left_8, alpha=255.0),
+                cv2.convertScaleAbs(right_8, alpha=255.0), depth)
 
 
 def _hard(mask: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint8]:

@@ -35,7 +35,7 @@ from affect_core.face.tracker import square_crop
 from affect_core.sim.expressions import VALENCE_AROUSAL, action_units
 from affect_core.sim.face_model import expressive_landmarks_m, rotation_matrix, sample_identity
 from affect_core.sim.render import HeadState, Lighting, face_box_px
-from affect_core.sim.rig import CONDITIONS
+from affect_core.sim.conditions import OCCLUDERS, PRESETS
 from affect_core.sim.scene import SceneRenderer
 
 
@@ -62,7 +62,9 @@ def render_crops(count: int, preset: str, seed: int, crop_size_px: int = 64,
 
     Labels are indices into ``expressions`` (by default the whole vocabulary).
     """
-    cond = CONDITIONS[preset]
+    cond = PRESETS[preset]
+    # Time share of an occlusion under the preset (events/s x mean 1.2 s duration).
+    occluded_share = min(cond.occlusion_rate_hz * 1.2, 1.0)
     rng = np.random.default_rng([seed, 7])
     renderer = SceneRenderer(640, 480, 560.0, 0.05, 3.0, seed)
     detector = BlobFaceDetector(min_face_px=24, max_faces=1)
@@ -82,10 +84,16 @@ def render_crops(count: int, preset: str, seed: int, crop_size_px: int = 64,
         angles = rng.uniform(-1.0, 1.0, 3) * amp + jitter
         position = np.array([rng.uniform(-0.25, 0.25), rng.uniform(-0.1, 0.1),
                              rng.uniform(0.8, 1.4)])
+        occluder = (OCCLUDERS[int(rng.integers(0, len(OCCLUDERS)))]
+                    if rng.random() < occluded_share else "")
+        speed_px_s = rng.uniform(0.0, 300.0, size=2) * (cond.pose_jitter_deg > 1.0)
+        blur = speed_px_s * cond.motion_blur_exposure_s
         head = HeadState(identity, expressive_landmarks_m(identity, aus),
-                         rotation_matrix(*angles), position)
-        lighting = Lighting(ambient=float(rng.uniform(*cond.ambient_range)),
-                            exposure_gain=float(rng.uniform(*cond.exposure_range)))
+                         rotation_matrix(*angles), position, occluder=occluder,
+                         blur_px=(float(blur[0]), float(blur[1])))
+        lighting = Lighting(ambient=float(rng.uniform(cond.ambient_min, cond.ambient_max)),
+                            exposure_gain=float(rng.uniform(cond.exposure_min,
+                                                            cond.exposure_max)))
         frame = renderer.render_ir([head], lighting, rng)
         found = detector.detect(frame)
         x0, y0, x1, y1 = face_box_px(head, renderer.ir_camera, margin_px=0)
