@@ -51,4 +51,5 @@ def test_empty_and_wrong_frames_fail_clearly_and_count() -> None:
     with pytest.raises(InputError, match="too small"):
         tracker.process(ImageFrame(2, "cam", "mono16", np.zeros((4, 4), np.uint16)))
     with pytest.raises(InputError, match="32FC1"):
-        tracker.add_depth(ImageFrame(3, "cam", "mono16", np.zeros((480, 640), np.uint16)))
+        tracker.process(ImageFrame(3, "cam", "mono16", np.zeros((480, 640), np.uint16)),
+                        ImageFrame(3, "cam", "mono16", np.zeros((480, 640), np.uint16)))

@@ -18,10 +18,14 @@ def _stamp(i: int) -> int:
     return int(round(i * 1e9 / RATE_HZ))  # as the rig stamps: no drift over long runs
 
 
-def _obs(stamp_ns: int, person: str = "p1", quality: float = 1.0) -> FaceObservation:
+_FACE = np.random.default_rng(0).integers(1000, 3000, (16, 16)).astype(np.uint16)
+
+
+def _obs(stamp_ns: int, person: str = "p1", quality: float = 1.0,
+         crop: np.ndarray | None = None) -> FaceObservation:
     return FaceObservation(stamp_ns, person, (0, 0, 10, 10), (0.0, 0.0, 1.0),
-                           FrameQuality(quality, 1.0, NAN, 1.0), np.zeros((4, 4), np.uint16),
-                           "mono16")
+                           FrameQuality(quality, 1.0, NAN, 1.0),
+                           _FACE if crop is None else crop, "mono16")
 
 
 def _frame(stamp_ns: int, people: tuple[str, ...] = ("p1",)) -> FaceFrame:
@@ -75,6 +79,9 @@ def test_late_and_duplicate_observations_are_counted_not_lost() -> None:
     last = _stamp(int(3 * RATE_HZ - 1))
     windower.push(FaceFrame(last, "cam", [_obs(last)], False))  # same stamp again
     assert windower.stats.dropped == {"late": 1, "duplicate_stamp": 1}
+    windower.flush(_stamp(int(3 * RATE_HZ)))
+    stats = windower.stats
+    assert stats.observations_received == stats.observations_windowed + 2
 
 
 def test_clock_jump_back_resets_cleanly() -> None:
@@ -88,6 +95,12 @@ def test_clock_jump_back_resets_cleanly() -> None:
         second += windower.push(_frame(_stamp(i)))
     assert windower.stats.clock_resets == 1
     assert [w.end_ns for w in second] == [w.end_ns for w in first]
+    # What the first pass still held is counted, not lost.
+    assert windower.stats.dropped["clock_jump"] > 0
+    windower.flush(_stamp(int(5 * RATE_HZ)))
+    stats = windower.stats
+    assert stats.observations_received == stats.observations_windowed + sum(
+        stats.dropped.values())
 
 
 @settings(max_examples=50, deadline=None)
@@ -103,3 +116,53 @@ def test_no_window_spans_more_than_its_length(offsets_ms: list[int]) -> None:
         assert all(w.start_ns <= s.stamp_ns < w.end_ns for s in w.samples)
         assert w.frames_used == sum(1 for ms in set(offsets_ms)
                                     if w.start_ns <= ms * 1_000_000 < w.end_ns)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 6_000), st.sampled_from(["p1", "p2"])), max_size=400),
+       st.booleans())
+def test_every_observation_is_windowed_or_counted(events: list[tuple[int, str]],
+                                                  shuffle: bool) -> None:
+    # Random stamps (ms), duplicates and disorder allowed.
+    if not shuffle:
+        events = sorted(events)
+    windower = Windower(WindowConfig(window_s=1.0, hop_s=0.25, allowed_lateness_s=0.2,
+                                     clock_jump_s=100.0))
+    windows = []
+    for ms, person in events:
+        windows += windower.push(FaceFrame(ms * 1_000_000, "cam", [_obs(ms * 1_000_000, person)],
+                                           False))
+    windows += windower.flush(7_000_000_000)
+    stats = windower.stats
+    assert stats.observations_received == len(events)
+    assert stats.observations_received == stats.observations_windowed + sum(
+        stats.dropped.values())
+    assert set(stats.dropped) <= {"late", "duplicate_stamp", "after_last_window"}
+    ends = sorted({w.end_ns for w in windows})
+    assert all((b - a) % 250_000_000 == 0 for a, b in zip(ends, ends[1:]))
+    for w in windows:
+        assert w.end_ns - w.start_ns == 1_000_000_000
+        stamps = [s.stamp_ns for s in w.samples]
+        assert len(stamps) == len(set(stamps))  # no frame sampled twice
+        assert all(w.start_ns <= t < w.end_ns for t in w.frame_stamps_ns)
+        assert len(w.frame_stamps_ns) == w.frames_used == len(w.frame_quality)
+
+
+def test_short_events_are_sampled_even_when_their_frames_score_lower() -> None:
+    rng = np.random.default_rng(1)
+    event = rng.integers(1000, 3000, (16, 16)).astype(np.uint16)  # a different appearance
+    event_stamps = {_stamp(i) for i in range(130, 136)}  # 6 frames = 50 ms
+    def run(event_samples: int) -> set[int]:
+        windower = Windower(WindowConfig(event_samples=event_samples))
+        windows = []
+        for i in range(240):
+            t = _stamp(i)
+            is_event = t in event_stamps
+            # Event frames are a little less sharp: quality alone would skip them.
+            obs = _obs(t, quality=0.9 if is_event else 1.0, crop=event if is_event else None)
+            windows += windower.push(FaceFrame(t, "cam", [obs], False))
+        windows += windower.flush(_stamp(240))
+        return {s.stamp_ns for s in windows[0].samples}
+
+    assert run(event_samples=2) & event_stamps
+    assert not run(event_samples=0) & event_stamps

@@ -78,9 +78,14 @@ def _synth(args: argparse.Namespace) -> int:
 
 
 def _bench(args: argparse.Namespace) -> int:
-    from affect_core.bench import bench_rig, format_rig_bench
+    from affect_core import bench
 
-    print(format_rig_bench(bench_rig(args.seconds, args.threads), args.threads))
+    if args.target == "rig":
+        print(bench.format_rig_bench(bench.bench_rig(args.seconds, args.threads),
+                                     args.threads))
+    else:
+        duration_s = args.seconds if args.seconds_given else 3600.0
+        print(bench.format_window_bench(bench.bench_window(duration_s), duration_s))
     return 0
 
 
@@ -120,9 +125,10 @@ def build_parser() -> argparse.ArgumentParser:
     synth.set_defaults(func=_synth)
 
     bench = sub.add_parser("bench", help="print speed figures (nothing is asserted)")
-    bench.add_argument("target", choices=("rig",), help="what to measure")
-    bench.add_argument("--seconds", type=float, default=3.0,
-                       help="sensor seconds per configuration")
+    bench.add_argument("target", choices=("rig", "window"), help="what to measure")
+    bench.add_argument("--seconds", type=float, default=None,
+                       help="sensor seconds (rig: per configuration, default 3; window: "
+                       "the stream, default 3600)")
     bench.add_argument("--threads", type=int, default=1, help="OpenCV threads (default 1)")
     bench.set_defaults(func=_bench)
 
@@ -144,6 +150,10 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Entry point; project errors become a one-line message and exit status 2."""
     args = build_parser().parse_args(argv)
+    if args.command == "bench":
+        args.seconds_given = args.seconds is not None
+        if args.seconds is None:
+            args.seconds = 3.0
     try:
         return int(args.func(args))
     except AffectError as err:

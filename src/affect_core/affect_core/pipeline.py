@@ -39,7 +39,8 @@ from affect_core.sim.rig import RigConfig, SimRig
 from affect_core.sinks.bag import BagSink
 from affect_core.sinks.jsonl import JsonLinesSink
 from affect_core.stereo import StereoConfig, StereoDepth
-from affect_core.types import Emotion, FaceWindow
+from affect_core.sync.associate import AssociationStats, NearestAssociator
+from affect_core.types import Emotion, FaceWindow, ImageFrame
 from affect_core.window import WindowConfig, Windower
 
 # Node names of the ROS 2 graph, i.e. the sections of the parameter file.
@@ -69,6 +70,8 @@ class LabSummary:
     model_id: str = ""
     execution_provider: str = ""
     out_dir: str = ""
+    association: AssociationStats = field(default_factory=AssociationStats)
+    window_completeness: float = float("nan")
 
     @property
     def real_time_factor(self) -> float:
@@ -92,7 +95,12 @@ def format_summary(summary: LabSummary) -> str:
         f"  people tracked {summary.people}; windows {summary.windows}; abstentions "
         f"{summary.abstentions} ({100.0 * summary.abstentions / max(summary.windows, 1):.1f} %)",
         f"  per label: {counts or 'none'}",
-        f"  dropped observations: {drops}",
+        f"  depth associated with {summary.association.associated} of "
+        f"{summary.association.primary} IR frames ({summary.association.without_secondary} "
+        f"without depth within the maximum age); depth frames unused "
+        f"{summary.association.secondary_unused}",
+        f"  window completeness {100.0 * summary.window_completeness:.2f} % (observations "
+        f"windowed / received); dropped observations: {drops}",
         f"  model {summary.model_id} on {summary.execution_provider}",
         f"  cost per IR frame in ms: {stages}",
         "  data: synthetic (simulated rig); these labels say nothing about real people",
@@ -143,6 +151,8 @@ class LabPipeline:
         rig = SimRig(self.rig_config)
         stereo = StereoDepth(self.stereo_config)
         tracker = FaceTracker(self.face_config, rig.ir_camera)
+        associator: NearestAssociator[ImageFrame, ImageFrame] = NearestAssociator(
+            self.face_config.depth_max_age_s)
         windower = Windower(self.window_config)
         vit = EmotionVit(self.vit_config)
         fusion = ConfidenceFusion(self.fusion_config)
@@ -165,6 +175,22 @@ class LabPipeline:
                     spent["model"] += t1 - t0
                     spent["fusion+sinks"] += time.perf_counter() - t1
 
+            def track(pairs: list[tuple[ImageFrame, ImageFrame | None]]) -> None:
+                for ir, depth in pairs:
+                    t0 = time.perf_counter()
+                    try:
+                        faces = tracker.process(ir, depth)
+                    except InputError as err:
+                        reason = type(err).__name__ + ": " + str(err).split(";")[0]
+                        summary.rejected_frames[reason] = (
+                            summary.rejected_frames.get(reason, 0) + 1)
+                        continue
+                    t1 = time.perf_counter()
+                    spent["face"] += t1 - t0
+                    windows = windower.push(faces)
+                    spent["window"] += time.perf_counter() - t1
+                    handle(windows)
+
             bar = tqdm(total=total, desc="affect lab", unit="frame", disable=not progress)
             for _ in range(total):
                 t0 = time.perf_counter()
@@ -172,33 +198,32 @@ class LabPipeline:
                 t1 = time.perf_counter()
                 spent["render"] += t1 - t0
                 summary.frames += 1
-                try:
-                    if frame.stereo is not None:
-                        summary.stereo_frames += 1
-                        tracker.add_depth(stereo.compute(frame.stereo))
-                    t2 = time.perf_counter()
-                    spent["stereo"] += t2 - t1
-                    faces = tracker.process(frame.ir)
-                    t3 = time.perf_counter()
-                    spent["face"] += t3 - t2
-                except InputError as err:
-                    reason = type(err).__name__ + ": " + str(err).split(";")[0]
-                    summary.rejected_frames[reason] = summary.rejected_frames.get(reason, 0) + 1
-                    continue
-                windows = windower.push(faces)
-                spent["window"] += time.perf_counter() - t3
-                handle(windows)
+                if frame.stereo is not None:
+                    summary.stereo_frames += 1
+                    try:
+                        depth = stereo.compute(frame.stereo)
+                    except InputError as err:
+                        reason = type(err).__name__ + ": " + str(err).split(";")[0]
+                        summary.rejected_frames[reason] = (
+                            summary.rejected_frames.get(reason, 0) + 1)
+                    else:
+                        spent["stereo"] += time.perf_counter() - t1
+                        track(associator.add_secondary(depth.stamp_ns, depth))
+                track(associator.add_primary(frame.ir.stamp_ns, frame.ir))
                 bar.update(1)
             bar.close()
+            track(associator.flush())
             # The stream covers [first stamp, stamp of the frame after the last one).
             handle(windower.flush(rig.stamp_ns(summary.frames)))
         summary.wall_s = time.perf_counter() - start
         summary.sensor_s = summary.frames / self.rig_config.fps
         summary.frames_without_face = tracker.stats.frames_without_face
+        summary.association = associator.stats
         summary.people = tracker.stats.tracks_started
         summary.windows = fusion.stats.windows
         summary.abstentions = fusion.stats.abstentions
         summary.per_label = dict(fusion.stats.per_label)
         summary.dropped = dict(windower.stats.dropped)
+        summary.window_completeness = windower.stats.completeness
         summary.stage_ms = {k: 1000.0 * v / max(summary.frames, 1) for k, v in spent.items()}
         return summary

@@ -144,6 +144,9 @@ class FaceWindow:
     lighting_consistency: float
     depth_consistency: float
     head_position_m: tuple[float, float, float]
+    # Every frame of the window, not only the samples: stamps and quality evidence.
+    frame_stamps_ns: tuple[int, ...] = ()
+    frame_quality: tuple[FrameQuality, ...] = ()
 
 
 @dataclass

@@ -145,6 +145,12 @@ def window_to_msg(window: FaceWindow) -> FaceWindowMsg:
     msg.frames_expected = window.frames_expected
     msg.samples = [observation_to_msg(s, window.frame_id) for s in window.samples]
     msg.sample_stamps = [to_time(s.stamp_ns) for s in window.samples]
+    msg.frame_stamps = [to_time(t) for t in window.frame_stamps_ns]
+    msg.frame_pose_stability = [float(q.pose_stability) for q in window.frame_quality]
+    msg.frame_lighting_consistency = [float(q.lighting_consistency)
+                                      for q in window.frame_quality]
+    msg.frame_depth_consistency = [float(q.depth_consistency) for q in window.frame_quality]
+    msg.frame_sharpness = [float(q.sharpness) for q in window.frame_quality]
     msg.pose_stability = window.pose_stability
     msg.lighting_consistency = window.lighting_consistency
     msg.depth_consistency = window.depth_consistency
@@ -156,10 +162,13 @@ def msg_to_window(msg: FaceWindowMsg) -> FaceWindow:
     """Convert an affect_msgs/FaceWindow to the core type."""
     samples = [msg_to_observation(s, to_ns(t)) for s, t in zip(msg.samples, msg.sample_stamps)]
     p = msg.head_position
+    quality = tuple(FrameQuality(*q) for q in zip(
+        msg.frame_pose_stability, msg.frame_lighting_consistency, msg.frame_depth_consistency,
+        msg.frame_sharpness))
     return FaceWindow(msg.person_id, msg.header.frame_id, to_ns(msg.window_start),
                       to_ns(msg.header.stamp), msg.frames_used, msg.frames_expected, samples,
                       msg.pose_stability, msg.lighting_consistency, msg.depth_consistency,
-                      (p.x, p.y, p.z))
+                      (p.x, p.y, p.z), tuple(to_ns(t) for t in msg.frame_stamps), quality)
 
 
 def prediction_to_msg(prediction: WindowPrediction) -> WindowPredictionMsg:

@@ -15,19 +15,22 @@
 """
 face_tracker: faces, stable ids, quality evidence and crops from /ir/image_raw.
 
-Depth from /stereo/depth is associated with each IR frame by stamp (nearest within
-depth_max_age_s); without depth the faces still come, with NaN head positions.
+Depth from /stereo/depth is associated with each IR frame by stamp (the nearest within
+depth_max_age_s, waiting briefly for a later one); without depth the faces still come,
+with NaN head positions.
 """
 
-from typing import Any, Dict
+from typing import Any, Dict, Optional
 
 from affect_core.errors import InputError
 from affect_core.face.tracker import FaceTracker, FaceTrackerConfig, PARAMS
 from affect_msgs.msg import FaceObservationArray
 from affect_ros.convert import camera_model, face_frame_to_msg, msg_to_image
+from affect_ros.filters import NearestAssociation
 from affect_ros.params import ParameterBinding
 from affect_ros.qos import RESULTS_QOS, SENSOR_QOS
 from affect_ros.runner import run_node
+import message_filters
 from rclpy.node import Node
 from sensor_msgs.msg import CameraInfo, Image
 
@@ -41,9 +44,11 @@ class FaceTrackerNode(Node):
         self._params = ParameterBinding(self, PARAMS, self._configure)
         self._configure(self._params.values)
         self._pub = self.create_publisher(FaceObservationArray, 'affect/faces', RESULTS_QOS)
-        self.create_subscription(Image, 'ir/image_raw', self._on_image, SENSOR_QOS)
         self.create_subscription(CameraInfo, 'ir/camera_info', self._on_info, SENSOR_QOS)
-        self.create_subscription(Image, 'stereo/depth', self._on_depth, SENSOR_QOS)
+        ir = message_filters.Subscriber(self, Image, 'ir/image_raw', qos_profile=SENSOR_QOS)
+        depth = message_filters.Subscriber(self, Image, 'stereo/depth', qos_profile=SENSOR_QOS)
+        self._association = NearestAssociation(ir, depth, self._params.values['depth_max_age_s'])
+        self._association.registerCallback(self._on_image)
 
     def _configure(self, values: Dict[str, Any]) -> None:
         self._tracker = FaceTracker(FaceTrackerConfig.from_params(values), self._camera)
@@ -53,15 +58,10 @@ class FaceTrackerNode(Node):
             self._camera = camera_model(msg)
             self._tracker.camera = self._camera
 
-    def _on_depth(self, msg: Image) -> None:
+    def _on_image(self, msg: Image, depth: Optional[Image]) -> None:
         try:
-            self._tracker.add_depth(msg_to_image(msg))
-        except InputError as err:
-            self.get_logger().error(f'depth frame rejected: {err}', throttle_duration_sec=5.0)
-
-    def _on_image(self, msg: Image) -> None:
-        try:
-            faces = self._tracker.process(msg_to_image(msg))
+            faces = self._tracker.process(msg_to_image(msg),
+                                          msg_to_image(depth) if depth is not None else None)
         except InputError as err:
             self.get_logger().error(
                 f'IR frame rejected ({self._tracker.stats.rejected_frames} so far): {err}',

@@ -15,7 +15,8 @@
 """
 stereo_depth: depth (32FC1, metres) from a rectified stereo pair.
 
-Left/right images and camera_info are matched by exact stamp with message_filters;
+Left/right images and camera_info are matched by exact stamp (message_filters chain with
+a synchroniser that counts what it drops);
 depth is published in the left camera's frame on /stereo/depth with its camera_info.
 """
 
@@ -25,6 +26,7 @@ from affect_core.errors import InputError
 from affect_core.stereo import PARAMS, StereoConfig, StereoDepth
 from affect_core.types import StereoFrame
 from affect_ros.convert import camera_model, image_to_msg, msg_to_image, to_ns
+from affect_ros.filters import CountingSynchronizer
 from affect_ros.params import ParameterBinding
 from affect_ros.qos import SENSOR_QOS
 from affect_ros.runner import run_node
@@ -53,8 +55,14 @@ class StereoDepthNode(Node):
             message_filters.Subscriber(self, CameraInfo, 'stereo/right/camera_info',
                                        qos_profile=SENSOR_QOS),
         ]
-        self._sync = message_filters.TimeSynchronizer(subs, 10)
+        self._sync = CountingSynchronizer(subs, 10, policy='exact', on_drop=self._on_drop,
+                                          on_warning=self.get_logger().warn)
         self._sync.registerCallback(self._on_pair)
+
+    def _on_drop(self, stream: int, stamp_ns: int, msg: Any, reason: str) -> None:
+        dropped = sum(self._sync.core.stats.dropped_total(i) for i in range(4))
+        self.get_logger().warn(f'stereo input {stream} at {stamp_ns} ns dropped ({reason}); '
+                               f'{dropped} so far', throttle_duration_sec=5.0)
 
     def _configure(self, values: Dict[str, Any]) -> None:
         self._stereo = StereoDepth(StereoConfig.from_params(values))

@@ -113,9 +113,9 @@ def square_crop(image: npt.NDArray[np.generic], box_px: tuple[int, int, int, int
 class FaceTracker:
     """Per-frame faces with stable ids, quality evidence and model crops.
 
-    Depth frames are associated by stamp: each IR frame gets the depth frame nearest in
-    time within ``depth_max_age_s``, or none (counted). Depth must be registered to the
-    IR image (same intrinsics and optical centre), as the simulated rig provides.
+    The depth frame given with an IR frame (affect_core.sync.associate picks it) must be
+    registered to the IR image (same intrinsics and optical centre), as the simulated
+    rig provides; without one, head positions are NaN.
     """
 
     def __init__(self, config: FaceTrackerConfig, camera: CameraModel | None = None) -> None:
@@ -124,36 +124,19 @@ class FaceTracker:
         self.detector = BlobFaceDetector(config.min_face_px, config.max_faces)
         self._tracks: list[_Track] = []
         self._next_id = 1
-        self._depth: list[ImageFrame] = []
         self.stats = TrackerStats()
 
-    def add_depth(self, depth: ImageFrame) -> None:
-        """Offer a depth frame (32FC1, metres) for association with IR frames."""
-        if depth.encoding != "32FC1" or depth.data.ndim != 2:
-            raise InputError(f"depth frames must be 32FC1 single-channel, got {depth.encoding} "
-                             f"with shape {depth.data.shape}")
-        self._depth.append(depth)
-        # Keep a short history: enough to pick the nearest one for late IR frames.
-        if len(self._depth) > 8:
-            del self._depth[0]
-
-    def _associated_depth(self, stamp_ns: int) -> ImageFrame | None:
-        max_age_ns = int(self.config.depth_max_age_s * 1e9)
-        best = None
-        for depth in self._depth:
-            age = abs(depth.stamp_ns - stamp_ns)
-            if age <= max_age_ns and (best is None or age < abs(best.stamp_ns - stamp_ns)):
-                best = depth
-        return best
-
-    def process(self, ir: ImageFrame) -> FaceFrame:
-        """Find, track and measure the faces of one IR frame."""
+    def process(self, ir: ImageFrame, depth: ImageFrame | None = None) -> FaceFrame:
+        """Find, track and measure the faces of one IR frame, with its associated depth."""
         if ir.encoding not in ("mono16", "mono8"):
             self.stats.rejected_frames += 1
             raise InputError(f"IR frames must be mono16 or mono8, got encoding {ir.encoding!r}")
+        if depth is not None and (depth.encoding != "32FC1" or depth.data.ndim != 2):
+            self.stats.rejected_frames += 1
+            raise InputError(f"depth frames must be 32FC1 single-channel, got {depth.encoding} "
+                             f"with shape {depth.data.shape}")
         self.stats.frames += 1
         detections = self.detector.detect(ir.data)
-        depth = self._associated_depth(ir.stamp_ns)
         if depth is not None:
             self.stats.frames_with_depth += 1
             if depth.data.shape != ir.data.shape:
