@@ -22,6 +22,7 @@ from affect_ros.convert import msg_to_face_frame, window_to_msg
 from affect_ros.params import ParameterBinding
 from affect_ros.qos import RESULTS_QOS
 from affect_ros.runner import run_node
+import message_filters
 from rclpy.node import Node
 
 
@@ -33,8 +34,11 @@ class WindowSyncNode(Node):
         self._params = ParameterBinding(self, PARAMS, self._configure)
         self._configure(self._params.values)
         self._pub = self.create_publisher(FaceWindow, 'affect/face_windows', RESULTS_QOS)
-        self.create_subscription(FaceObservationArray, 'affect/faces', self._on_faces,
-                                 RESULTS_QOS)
+        # A message_filters input, so the windower chains after other filters too.
+        self._faces = message_filters.Subscriber(self, FaceObservationArray, 'affect/faces',
+                                                 qos_profile=RESULTS_QOS)
+        self._faces.registerCallback(self._on_faces)
+        self._reported_drops = 0
 
     def _configure(self, values: Dict[str, Any]) -> None:
         self._windower = Windower(WindowConfig.from_params(values))
@@ -43,9 +47,18 @@ class WindowSyncNode(Node):
         resets = self._windower.stats.clock_resets
         for window in self._windower.push(msg_to_face_frame(msg)):
             self._pub.publish(window_to_msg(window))
-        if self._windower.stats.clock_resets != resets:
+        stats = self._windower.stats
+        if stats.clock_resets != resets:
             self.get_logger().warn('stamps jumped back (replay loop or clock reset): windows '
                                    'restarted')
+        dropped = sum(stats.dropped.values())
+        if dropped != self._reported_drops:
+            self._reported_drops = dropped
+            reasons = ', '.join(f'{k} {v}' for k, v in sorted(stats.dropped.items()))
+            self.get_logger().warn(
+                f'observations dropped so far: {reasons} ('
+                f'{100.0 * dropped / max(stats.observations_received, 1):.2f} % of those '
+                'received)', throttle_duration_sec=5.0)
 
 
 def main(args=None) -> None:
