@@ -148,3 +148,11 @@ def test_lab_needs_no_pytorch(tmp_path: Path) -> None:
                             timeout=300, check=False)
     assert result.returncode == 0, result.stderr
     assert "windows 1;" in result.stdout
+
+
+def test_lab_scores_itself_against_the_rig_truth(lab_run: tuple[LabSummary, Path]) -> None:
+    summary, _ = lab_run
+    assert summary.truth_windows == summary.windows  # every window matched a true person
+    assert summary.truth_answered == summary.windows - summary.abstentions
+    # Ten labels: chance is 0.1; windows straddling an expression change may disagree.
+    assert summary.truth_accuracy > 0.6

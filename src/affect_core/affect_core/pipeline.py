@@ -21,6 +21,7 @@ This is what ``affect lab`` runs, on a fresh machine with no ROS 2 installed.
 from __future__ import annotations
 
 import time
+from collections import Counter, deque
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,16 +32,18 @@ from tqdm import tqdm
 from affect_core import labels
 from affect_core.camera import IrCameraConfig
 from affect_core.errors import ConfigError, InputError, RecordingError
+from affect_core.face.detect import iou
 from affect_core.face.tracker import FaceTracker, FaceTrackerConfig
 from affect_core.fusion import ConfidenceFusion, FusionConfig
 from affect_core.model.stage import EmotionVit, EmotionVitConfig
 from affect_core.params import load_params_file
-from affect_core.sim.rig import RigConfig, SimRig
+from affect_core.sim.rig import FrameTruth, RigConfig, SimRig
+from affect_core.sim.truth import window_truth
 from affect_core.sinks.bag import BagSink
 from affect_core.sinks.jsonl import JsonLinesSink
 from affect_core.stereo import StereoConfig, StereoDepth
 from affect_core.sync.associate import AssociationStats, NearestAssociator
-from affect_core.types import Emotion, FaceWindow, ImageFrame
+from affect_core.types import Emotion, FaceFrame, FaceWindow, ImageFrame
 from affect_core.window import WindowConfig, Windower
 
 # Node names of the ROS 2 graph, i.e. the sections of the parameter file.
@@ -72,6 +75,19 @@ class LabSummary:
     out_dir: str = ""
     association: AssociationStats = field(default_factory=AssociationStats)
     window_completeness: float = float("nan")
+    truth_answered: int = 0
+    truth_correct: int = 0
+    truth_windows: int = 0
+
+    @property
+    def truth_accuracy(self) -> float:
+        """Share of answered (not abstained) windows whose label matches the rig's truth."""
+        return self.truth_correct / self.truth_answered if self.truth_answered else float("nan")
+
+    @property
+    def coverage(self) -> float:
+        """Share of windows that were answered rather than abstained."""
+        return self.truth_answered / self.truth_windows if self.truth_windows else float("nan")
 
     @property
     def real_time_factor(self) -> float:
@@ -101,12 +117,61 @@ def format_summary(summary: LabSummary) -> str:
         f"{summary.association.secondary_unused}",
         f"  window completeness {100.0 * summary.window_completeness:.2f} % (observations "
         f"windowed / received); dropped observations: {drops}",
+        f"  agreement with the rig's ground truth: {summary.truth_correct} of "
+        f"{summary.truth_answered} answered windows ({100.0 * summary.truth_accuracy:.1f} %), "
+        f"coverage {100.0 * summary.coverage:.1f} % of {summary.truth_windows} windows",
         f"  model {summary.model_id} on {summary.execution_provider}",
         f"  cost per IR frame in ms: {stages}",
         "  data: synthetic (simulated rig); these labels say nothing about real people",
         f"  wrote {summary.out_dir}/{RECORDING_DIR} (rosbag2, MCAP) and "
         f"{summary.out_dir}/{JSONL_FILE}",
     ])
+
+
+class _TruthMatcher:
+    """Scores each emitted Emotion against the rig's ground truth for that window.
+
+    A track is matched to the simulated person whose true face box it overlaps most
+    often (IoU at least 0.3); the window's true expression is the majority per-frame
+    truth (affect_core.sim.truth). Only the lab does this: it alone knows the truth.
+    """
+
+    def __init__(self, config: WindowConfig) -> None:
+        self._keep_ns = int(3 * config.window_s * 1e9)
+        self._expected = config.frames_expected
+        self._frames: deque[FrameTruth] = deque()
+        self._by_stamp: dict[int, FrameTruth] = {}
+        self._votes: dict[str, Counter[str]] = {}
+
+    def add(self, frame: FrameTruth) -> None:
+        self._frames.append(frame)
+        self._by_stamp[frame.stamp_ns] = frame
+        while self._frames and self._frames[0].stamp_ns < frame.stamp_ns - self._keep_ns:
+            del self._by_stamp[self._frames.popleft().stamp_ns]
+
+    def vote(self, faces: FaceFrame) -> None:
+        frame = self._by_stamp.get(faces.stamp_ns)
+        if frame is None:
+            return
+        for obs in faces.faces:
+            best = max(frame.people, key=lambda p: iou(obs.box_px, p.box_px), default=None)
+            if best is not None and iou(obs.box_px, best.box_px) >= 0.3:
+                self._votes.setdefault(obs.person_id, Counter())[best.truth_id] += 1
+
+    def score(self, emotion: Emotion, summary: LabSummary) -> None:
+        votes = self._votes.get(emotion.person_id)
+        if not votes:
+            return
+        truth_id = votes.most_common(1)[0][0]
+        truths = [t for t in window_truth(self._frames, emotion.window_start_ns,
+                                          emotion.stamp_ns, self._expected)
+                  if t.truth_id == truth_id]
+        if not truths:
+            return
+        summary.truth_windows += 1
+        if not emotion.abstained:
+            summary.truth_answered += 1
+            summary.truth_correct += int(emotion.expression == truths[0].category)
 
 
 class LabPipeline:
@@ -158,6 +223,7 @@ class LabPipeline:
         fusion = ConfidenceFusion(self.fusion_config)
         summary = LabSummary(model_id=vit.model.metadata.model_id,
                              execution_provider=vit.model.provider, out_dir=str(out_dir))
+        truth = _TruthMatcher(self.window_config)
         spent = {"render": 0.0, "stereo": 0.0, "face": 0.0, "window": 0.0, "model": 0.0,
                  "fusion+sinks": 0.0}
         total = int(round(duration_s * self.rig_config.fps))
@@ -170,6 +236,7 @@ class LabPipeline:
                     prediction = vit.predict(window)
                     t1 = time.perf_counter()
                     emotion: Emotion = fusion.fuse(prediction)
+                    truth.score(emotion, summary)
                     bag.write(emotion)
                     jsonl.write(emotion)
                     spent["model"] += t1 - t0
@@ -187,6 +254,7 @@ class LabPipeline:
                         continue
                     t1 = time.perf_counter()
                     spent["face"] += t1 - t0
+                    truth.vote(faces)
                     windows = windower.push(faces)
                     spent["window"] += time.perf_counter() - t1
                     handle(windows)
@@ -198,6 +266,7 @@ class LabPipeline:
                 t1 = time.perf_counter()
                 spent["render"] += t1 - t0
                 summary.frames += 1
+                truth.add(frame.truth())
                 if frame.stereo is not None:
                     summary.stereo_frames += 1
                     try:
