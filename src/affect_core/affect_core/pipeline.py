@@ -128,6 +128,12 @@ def format_summary(summary: LabSummary) -> str:
     ])
 
 
+def _count_rejected(summary: LabSummary, err: InputError) -> None:
+    """Count a frame the pipeline could not use, by the first clause of its reason."""
+    reason = type(err).__name__ + ": " + str(err).split(";")[0]
+    summary.rejected_frames[reason] = summary.rejected_frames.get(reason, 0) + 1
+
+
 class _TruthMatcher:
     """Scores each emitted Emotion against the rig's ground truth for that window.
 
@@ -248,9 +254,7 @@ class LabPipeline:
                     try:
                         faces = tracker.process(ir, depth)
                     except InputError as err:
-                        reason = type(err).__name__ + ": " + str(err).split(";")[0]
-                        summary.rejected_frames[reason] = (
-                            summary.rejected_frames.get(reason, 0) + 1)
+                        _count_rejected(summary, err)
                         continue
                     t1 = time.perf_counter()
                     spent["face"] += t1 - t0
@@ -272,9 +276,7 @@ class LabPipeline:
                     try:
                         depth = stereo.compute(frame.stereo)
                     except InputError as err:
-                        reason = type(err).__name__ + ": " + str(err).split(";")[0]
-                        summary.rejected_frames[reason] = (
-                            summary.rejected_frames.get(reason, 0) + 1)
+                        _count_rejected(summary, err)
                     else:
                         spent["stereo"] += time.perf_counter() - t1
                         track(associator.add_secondary(depth.stamp_ns, depth))

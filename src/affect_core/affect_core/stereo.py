@@ -30,7 +30,7 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
-from affect_core.errors import InputError
+from affect_core.errors import ConfigError, InputError
 from affect_core.params import ParamSpec, resolve
 from affect_core.types import ImageFrame, StereoFrame
 
@@ -83,20 +83,14 @@ class StereoConfig:
         values = resolve(PARAMS, given, "stereo_depth")
         config = cls(**values)
         if config.disparity_range % 16:
-            raise_config(f"disparity_range must be a multiple of 16, got {config.disparity_range}")
+            raise ConfigError(
+                f"disparity_range must be a multiple of 16, got {config.disparity_range}")
         if config.correlation_window_size % 2 == 0:
-            raise_config("correlation_window_size must be odd, got "
-                         f"{config.correlation_window_size}")
+            raise ConfigError("correlation_window_size must be odd, got "
+                              f"{config.correlation_window_size}")
         if config.P2 <= config.P1:
-            raise_config(f"P2 ({config.P2}) must be greater than P1 ({config.P1})")
+            raise ConfigError(f"P2 ({config.P2}) must be greater than P1 ({config.P1})")
         return config
-
-
-def raise_config(message: str) -> None:
-    """Raise the project's ConfigError (kept here so StereoConfig reads linearly)."""
-    from affect_core.errors import ConfigError
-
-    raise ConfigError(message)
 
 
 class StereoDepth:

@@ -44,6 +44,7 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
+from affect_core.errors import ConfigError
 from affect_core.params import ParamSpec, resolve
 from affect_core.types import NAN, FaceFrame, FaceObservation, FaceWindow
 
@@ -86,8 +87,6 @@ class WindowConfig:
         """Build from a ``ros__parameters`` mapping, validating every value."""
         config = cls(**resolve(PARAMS, given, "window_sync"))
         if config.event_samples >= config.samples_per_window and config.samples_per_window > 1:
-            from affect_core.errors import ConfigError
-
             raise ConfigError(f"event_samples ({config.event_samples}) must be below "
                               f"samples_per_window ({config.samples_per_window})")
         return config

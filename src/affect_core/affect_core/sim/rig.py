@@ -36,7 +36,7 @@ from affect_core.params import ParamSpec, resolve
 from affect_core.sim.conditions import FACTOR_PARAMS, PRESETS, Conditions, conditions_for
 from affect_core.sim.expressions import VALENCE_AROUSAL, action_units
 from affect_core.sim.face_model import expressive_landmarks_m, rotation_matrix
-from affect_core.sim.person import ScriptedPerson
+from affect_core.sim.person import PersonState, ScriptedPerson
 from affect_core.sim.render import HeadState, Lighting, face_box_px
 from affect_core.sim.scene import SceneRenderer
 from affect_core.types import CameraModel, ImageFrame, StereoFrame
@@ -250,7 +250,7 @@ class SimRig:
             ambient=lighting.ambient, exposure_gain=lighting.exposure_gain,
         )
 
-    def _truth(self, person: ScriptedPerson, state: Any, head: HeadState,
+    def _truth(self, person: ScriptedPerson, state: PersonState, head: HeadState,
                landmarks_px: npt.NDArray[np.float64], landmarks_m: npt.NDArray[np.float64],
                speed_px_s: float) -> PersonTruth:
         camera = self.renderer.ir_camera
