@@ -31,8 +31,43 @@ def _lab(args: argparse.Namespace) -> int:
     pipeline = LabPipeline.from_params_file(args.params, model_path=args.model,
                                             preset=args.preset, num_people=args.people,
                                             seed=args.seed)
-    summary = pipeline.run(args.duration, Path(args.out), progress=not args.quiet)
+    summary = pipeline.run(args.duration, Path(args.out), progress=not args.quiet,
+                           source=args.source, rate=args.rate)
     print(format_summary(summary))
+    return 0
+
+
+def _record(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from affect_core.pipeline import LabPipeline
+    from affect_core.sinks.sensor_bag import SensorBagWriter
+
+    pipeline = LabPipeline.from_params_file(args.params, preset=args.preset,
+                                            num_people=args.people, seed=args.seed)
+    out = Path(args.out)
+    if out.exists():
+        raise AffectError(f"{out} already exists; choose a new --out directory")
+    sensor = pipeline.open_source(args.source, args.duration, args.rate)
+    duration_ns = int(round(args.duration * 1e9))
+    first_ns = None
+    try:
+        with SensorBagWriter(out, sensor.ir_camera) as writer:
+            bar = tqdm(total=int(args.duration * sensor.nominal_fps), desc="affect record",
+                       unit="frame", disable=args.quiet)
+            for event in sensor.frames():
+                if event.ir is not None:
+                    first_ns = event.ir.stamp_ns if first_ns is None else first_ns
+                    if event.ir.stamp_ns - first_ns >= duration_ns:
+                        break
+                    bar.update(1)
+                writer.write(event)
+            bar.close()
+    finally:
+        sensor.close()
+    print(f"affect record: wrote {out} (rosbag2, MCAP) from {sensor.description}: "
+          f"{sensor.stats.ir_frames} IR frames, {sensor.stats.stereo_pairs} stereo pairs, "
+          f"{writer.messages} messages")
     return 0
 
 
@@ -107,8 +142,27 @@ def build_parser() -> argparse.ArgumentParser:
     lab.add_argument("--people", type=int, default=None,
                      help="people in the simulated rig (overrides sim_rig.num_people)")
     lab.add_argument("--seed", type=int, default=None, help="rig seed (overrides sim_rig.seed)")
+    lab.add_argument("--source", default="sim",
+                     help="sim (default), camera:N, video:PATH, frames:DIR or bag:PATH")
+    lab.add_argument("--rate", type=float, default=0.0,
+                     help="replay speed for video/frames/bag: 0 = as fast as possible "
+                     "(default), 1 = recorded timing")
     lab.add_argument("--quiet", action="store_true", help="no progress bar")
     lab.set_defaults(func=_lab)
+
+    record = sub.add_parser("record", help="record a source's sensor topics to rosbag2 (MCAP)")
+    record.add_argument("--out", required=True, help="new directory for the recording")
+    record.add_argument("--source", default="sim",
+                        help="sim (default), camera:N, video:PATH, frames:DIR or bag:PATH")
+    record.add_argument("--duration", type=float, default=10.0, help="seconds of sensor time")
+    record.add_argument("--params", default=str(DEFAULT_PARAMS),
+                        help="parameter file (sim_rig and ir_camera sections)")
+    record.add_argument("--preset", choices=("curated", "heterogeneous"), default=None)
+    record.add_argument("--people", type=int, default=None)
+    record.add_argument("--seed", type=int, default=None)
+    record.add_argument("--rate", type=float, default=0.0, help="replay speed (0: unpaced)")
+    record.add_argument("--quiet", action="store_true", help="no progress bar")
+    record.set_defaults(func=_record)
 
     synth = sub.add_parser("synth", help="write a synthetic data set from the simulated rig")
     synth.add_argument("--out", required=True, help="new directory for the data set")

@@ -36,6 +36,10 @@ class ModelError(AffectError):
     """A model file is missing, corrupt, or does not match what the pipeline needs."""
 
 
+class SourceError(AffectError):
+    """A sensor source cannot deliver (missing device, file, topic, or wrong format)."""
+
+
 class RecordingError(AffectError):
     """A recording cannot be written or read."""
 

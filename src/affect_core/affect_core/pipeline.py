@@ -20,10 +20,11 @@ This is what ``affect lab`` runs, on a fresh machine with no ROS 2 installed.
 
 from __future__ import annotations
 
+import math
 import time
 from collections import Counter, deque
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -37,10 +38,18 @@ from affect_core.face.tracker import FaceTracker, FaceTrackerConfig
 from affect_core.fusion import ConfidenceFusion, FusionConfig
 from affect_core.model.stage import EmotionVit, EmotionVitConfig
 from affect_core.params import load_params_file
-from affect_core.sim.rig import FrameTruth, RigConfig, SimRig
+from affect_core.sim.rig import FrameTruth, RigConfig
 from affect_core.sim.truth import window_truth
 from affect_core.sinks.bag import BagSink
 from affect_core.sinks.jsonl import JsonLinesSink
+from affect_core.sources.base import Source, parse_source
+from affect_core.sources.concrete import (
+    BagSource,
+    CameraSource,
+    FramesSource,
+    SimSource,
+    VideoSource,
+)
 from affect_core.stereo import StereoConfig, StereoDepth
 from affect_core.sync.associate import AssociationStats, NearestAssociator
 from affect_core.types import Emotion, FaceFrame, FaceWindow, ImageFrame
@@ -52,6 +61,11 @@ SECTIONS = ("sim_rig", "ir_camera", "stereo_depth", "face_tracker", "window_sync
 
 RECORDING_DIR = "recording"
 JSONL_FILE = "emotions.jsonl"
+
+
+def recording_path(out_dir: Path) -> Path:
+    """Where ``affect lab`` writes its /emotion recording inside ``out_dir``."""
+    return out_dir / RECORDING_DIR
 
 
 @dataclass
@@ -73,6 +87,8 @@ class LabSummary:
     model_id: str = ""
     execution_provider: str = ""
     out_dir: str = ""
+    source: str = ""
+    source_problems: dict[str, int] = field(default_factory=dict)
     association: AssociationStats = field(default_factory=AssociationStats)
     window_completeness: float = float("nan")
     truth_answered: int = 0
@@ -104,8 +120,9 @@ def format_summary(summary: LabSummary) -> str:
     rejected = ", ".join(f"{k} {v}" for k, v in sorted(summary.rejected_frames.items())) or "none"
     stages = ", ".join(f"{k} {v:.2f}" for k, v in summary.stage_ms.items())
     return "\n".join([
-        f"affect lab: {summary.sensor_s:.1f} s of sensor time in {summary.wall_s:.1f} s wall "
-        f"(real-time factor {summary.real_time_factor:.2f})",
+        f"affect lab: {summary.sensor_s:.1f} s of sensor time from {summary.source} in "
+        f"{summary.wall_s:.1f} s wall (real-time factor {summary.real_time_factor:.2f})",
+        *(f"  source problem: {k} ({v}x)" for k, v in summary.source_problems.items()),
         f"  frames {summary.frames} IR, {summary.stereo_frames} stereo; "
         f"frames without a face {summary.frames_without_face}; rejected frames: {rejected}",
         f"  people tracked {summary.people}; windows {summary.windows}; abstentions "
@@ -117,12 +134,15 @@ def format_summary(summary: LabSummary) -> str:
         f"{summary.association.secondary_unused}",
         f"  window completeness {100.0 * summary.window_completeness:.2f} % (observations "
         f"windowed / received); dropped observations: {drops}",
-        f"  agreement with the rig's ground truth: {summary.truth_correct} of "
-        f"{summary.truth_answered} answered windows ({100.0 * summary.truth_accuracy:.1f} %), "
-        f"coverage {100.0 * summary.coverage:.1f} % of {summary.truth_windows} windows",
+        *([f"  agreement with the rig's ground truth: {summary.truth_correct} of "
+           f"{summary.truth_answered} answered windows ({100.0 * summary.truth_accuracy:.1f} "
+           f"%), coverage {100.0 * summary.coverage:.1f} % of {summary.truth_windows} windows"]
+          if summary.truth_windows else []),
         f"  model {summary.model_id} on {summary.execution_provider}",
         f"  cost per IR frame in ms: {stages}",
-        "  data: synthetic (simulated rig); these labels say nothing about real people",
+        ("  data: synthetic (simulated rig); these labels say nothing about real people"
+         if summary.truth_windows else
+         "  model trained on synthetic faces only: see models/MODEL_CARD.md"),
         f"  wrote {summary.out_dir}/{RECORDING_DIR} (rosbag2, MCAP) and "
         f"{summary.out_dir}/{JSONL_FILE}",
     ])
@@ -188,7 +208,7 @@ class LabPipeline:
         if unknown:
             raise ConfigError(f"unknown section(s) {', '.join(unknown)} in the parameter file; "
                               f"known: {', '.join(SECTIONS)}")
-        IrCameraConfig.from_params(params.get("ir_camera", {}))  # validated, used by ROS
+        self.camera_config = IrCameraConfig.from_params(params.get("ir_camera", {}))
         self.rig_config = RigConfig.from_params(params.get("sim_rig", {}))
         self.stereo_config = StereoConfig.from_params(params.get("stereo_depth", {}))
         self.face_config = FaceTrackerConfig.from_params(params.get("face_tracker", {}))
@@ -210,32 +230,64 @@ class LabPipeline:
                     params.setdefault(section, {})[name] = value
         return cls(params)
 
-    def run(self, duration_s: float, out_dir: Path, progress: bool = True) -> LabSummary:
-        """Process ``duration_s`` seconds of rig time; write the recording and JSON lines."""
+    def open_source(self, spec: str, duration_s: float, rate: float = 0.0) -> Source:
+        """The source named by ``spec`` (sim, camera:N, video:PATH, frames:DIR, bag:PATH)."""
+        kind, argument = parse_source(spec)
+        if kind == "sim":
+            return SimSource(self.rig_config, duration_s)
+        if kind == "camera":
+            return CameraSource(replace(self.camera_config, device=argument), duration_s)
+        if kind == "video":
+            return VideoSource(argument, rate)
+        if kind == "frames":
+            return FramesSource(argument, self.camera_config.encoding,
+                                self.camera_config.fps, rate)
+        return BagSource(argument, self.camera_config.encoding, rate)
+
+    def run(self, duration_s: float, out_dir: Path, progress: bool = True,
+            source: str = "sim", rate: float = 0.0) -> LabSummary:
+        """Process up to ``duration_s`` seconds of sensor time from ``source``.
+
+        Writes the /emotion recording and emotions.jsonl into ``out_dir``. Replayed
+        sources run as fast as possible (``rate`` 0) or at ``rate`` x recorded timing.
+        """
         if not duration_s > 0.0:
             raise ConfigError(f"--duration must be positive, got {duration_s}")
         recording = out_dir / RECORDING_DIR
         if recording.exists():
             raise RecordingError(f"{recording} already exists; remove it or choose another "
                                  "--out directory")
+        sensor = self.open_source(source, duration_s, rate)
+        try:
+            return self._run(sensor, duration_s, out_dir, progress)
+        finally:
+            sensor.close()
+
+    def _run(self, sensor: Source, duration_s: float, out_dir: Path,
+             progress: bool) -> LabSummary:
         out_dir.mkdir(parents=True, exist_ok=True)
-        rig = SimRig(self.rig_config)
+        window_config = self.window_config
+        if not isinstance(sensor, SimSource):
+            # Frames expected follow the replayed stream's own rate.
+            window_config = replace(window_config, nominal_rate_hz=sensor.nominal_fps)
         stereo = StereoDepth(self.stereo_config)
-        tracker = FaceTracker(self.face_config, rig.ir_camera)
+        tracker = FaceTracker(self.face_config, sensor.ir_camera)
         associator: NearestAssociator[ImageFrame, ImageFrame] = NearestAssociator(
             self.face_config.depth_max_age_s)
-        windower = Windower(self.window_config)
+        windower = Windower(window_config)
         vit = EmotionVit(self.vit_config)
         fusion = ConfidenceFusion(self.fusion_config)
         summary = LabSummary(model_id=vit.model.metadata.model_id,
-                             execution_provider=vit.model.provider, out_dir=str(out_dir))
-        truth = _TruthMatcher(self.window_config)
-        spent = {"render": 0.0, "stereo": 0.0, "face": 0.0, "window": 0.0, "model": 0.0,
+                             execution_provider=vit.model.provider, out_dir=str(out_dir),
+                             source=sensor.description)
+        truth = _TruthMatcher(window_config)
+        spent = {"source": 0.0, "stereo": 0.0, "face": 0.0, "window": 0.0, "model": 0.0,
                  "fusion+sinks": 0.0}
-        total = int(round(duration_s * self.rig_config.fps))
+        total = int(round(duration_s * sensor.nominal_fps))
+        duration_ns = int(round(duration_s * 1e9))
         start = time.perf_counter()
-        with BagSink(recording) as bag, JsonLinesSink(out_dir / JSONL_FILE) as jsonl:
-
+        with BagSink(recording_path(out_dir)) as bag, \
+                JsonLinesSink(out_dir / JSONL_FILE) as jsonl:
             def handle(windows: list[FaceWindow]) -> None:
                 for window in windows:
                     t0 = time.perf_counter()
@@ -264,30 +316,45 @@ class LabPipeline:
                     handle(windows)
 
             bar = tqdm(total=total, desc="affect lab", unit="frame", disable=not progress)
-            for _ in range(total):
-                t0 = time.perf_counter()
-                frame = rig.step()
+            first_ns: int | None = None
+            last_ns = 0
+            events = iter(sensor.frames())
+            while True:
                 t1 = time.perf_counter()
-                spent["render"] += t1 - t0
-                summary.frames += 1
-                truth.add(frame.truth())
-                if frame.stereo is not None:
+                event = next(events, None)
+                spent["source"] += time.perf_counter() - t1
+                if event is None:
+                    break
+                if event.ir is not None:
+                    if first_ns is None:
+                        first_ns = event.ir.stamp_ns
+                    if event.ir.stamp_ns - first_ns >= duration_ns:
+                        break
+                if event.truth is not None:
+                    truth.add(event.truth)
+                if event.stereo is not None:
                     summary.stereo_frames += 1
+                    t1 = time.perf_counter()
                     try:
-                        depth = stereo.compute(frame.stereo)
+                        depth = stereo.compute(event.stereo)
                     except InputError as err:
                         _count_rejected(summary, err)
                     else:
                         spent["stereo"] += time.perf_counter() - t1
                         track(associator.add_secondary(depth.stamp_ns, depth))
-                track(associator.add_primary(frame.ir.stamp_ns, frame.ir))
-                bar.update(1)
+                if event.ir is not None:
+                    summary.frames += 1
+                    last_ns = max(last_ns, event.ir.stamp_ns)
+                    track(associator.add_primary(event.ir.stamp_ns, event.ir))
+                    bar.update(1)
             bar.close()
             track(associator.flush())
             # The stream covers [first stamp, stamp of the frame after the last one).
-            handle(windower.flush(rig.stamp_ns(summary.frames)))
+            if first_ns is not None:
+                handle(windower.flush(last_ns + math.ceil(1e9 / sensor.nominal_fps)))
         summary.wall_s = time.perf_counter() - start
-        summary.sensor_s = summary.frames / self.rig_config.fps
+        summary.sensor_s = summary.frames / sensor.nominal_fps
+        summary.source_problems = dict(sensor.stats.problems)
         summary.frames_without_face = tracker.stats.frames_without_face
         summary.association = associator.stats
         summary.people = tracker.stats.tracks_started

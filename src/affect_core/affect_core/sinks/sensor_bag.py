@@ -1,0 +1,116 @@
+# Copyright 2026 affect maintainers
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""``affect record``: the sensor topics of a source into a rosbag2 (MCAP) recording.
+
+Topics as the ROS 2 graph names them: /ir/image_raw (mono16), /ir/camera_info, and the
+rectified pair /stereo/left/image_rect, /stereo/right/image_rect (mono8) with their
+camera_info. ``affect lab --source bag:DIR`` and ``ros2 bag play`` replay it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from rosbags.rosbag2 import StoragePlugin, Writer
+from rosbags.rosbag2.errors import WriterError
+
+from affect_core.errors import RecordingError
+from affect_core.sinks.messages import build_message, typestore
+from affect_core.sources.base import SensorFrame
+from affect_core.sources.concrete import (
+    IR_INFO_TOPIC,
+    IR_TOPIC,
+    LEFT_INFO_TOPIC,
+    LEFT_TOPIC,
+    RIGHT_INFO_TOPIC,
+    RIGHT_TOPIC,
+)
+from affect_core.sources.images import image_fields
+from affect_core.types import CameraModel, ImageFrame
+
+IMAGE = "sensor_msgs/msg/Image"
+CAMERA_INFO = "sensor_msgs/msg/CameraInfo"
+
+
+def camera_info_fields(camera: CameraModel, stamp_ns: int) -> dict[str, Any]:
+    """sensor_msgs/CameraInfo fields (record form) of a rectified camera."""
+    sec, nanosec = divmod(stamp_ns, 1_000_000_000)
+    k = [camera.fx_px, 0.0, camera.cx_px, 0.0, camera.fy_px, camera.cy_px, 0.0, 0.0, 1.0]
+    p = [camera.fx_px, 0.0, camera.cx_px, -camera.fx_px * camera.baseline_m,
+         0.0, camera.fy_px, camera.cy_px, 0.0, 0.0, 0.0, 1.0, 0.0]
+    return {
+        "header": {"stamp": {"sec": sec, "nanosec": nanosec}, "frame_id": camera.frame_id},
+        "height": camera.height_px, "width": camera.width_px, "distortion_model": "plumb_bob",
+        "d": [0.0] * 5, "k": k, "r": [1.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 1.0], "p": p,
+        "binning_x": 0, "binning_y": 0,
+        "roi": {"x_offset": 0, "y_offset": 0, "height": 0, "width": 0, "do_rectify": False},
+    }
+
+
+class SensorBagWriter:
+    """Writes SensorFrames as the ROS 2 sensor topics."""
+
+    def __init__(self, path: str | Path, ir_camera: CameraModel | None) -> None:
+        self.path = Path(path)
+        self._store = typestore()
+        self._writer = Writer(self.path, version=8, storage_plugin=StoragePlugin.MCAP)
+        try:
+            self._writer.open()
+        except WriterError as err:
+            raise RecordingError(f"cannot create recording {self.path}: {err}") from err
+        self._connections = {
+            topic: self._writer.add_connection(topic, msgtype, typestore=self._store)
+            for topic, msgtype in ((IR_TOPIC, IMAGE), (IR_INFO_TOPIC, CAMERA_INFO),
+                                   (LEFT_TOPIC, IMAGE), (RIGHT_TOPIC, IMAGE),
+                                   (LEFT_INFO_TOPIC, CAMERA_INFO),
+                                   (RIGHT_INFO_TOPIC, CAMERA_INFO))}
+        self._ir_camera = ir_camera
+        self.messages = 0
+
+    def _write(self, topic: str, msgtype: str, record: dict[str, Any], stamp_ns: int) -> None:
+        data = self._store.serialize_cdr(build_message(msgtype, record), msgtype)
+        self._writer.write(self._connections[topic], stamp_ns, data)
+        self.messages += 1
+
+    def write(self, frame: SensorFrame) -> None:
+        """Record one event of a source."""
+        if frame.ir is not None:
+            self._write(IR_TOPIC, IMAGE, image_fields(frame.ir), frame.ir.stamp_ns)
+            if self._ir_camera is not None:
+                self._write(IR_INFO_TOPIC, CAMERA_INFO,
+                            camera_info_fields(self._ir_camera, frame.ir.stamp_ns),
+                            frame.ir.stamp_ns)
+        if frame.stereo is not None:
+            s = frame.stereo
+            for topic, info_topic, image, camera in (
+                    (LEFT_TOPIC, LEFT_INFO_TOPIC, s.left, s.left_camera),
+                    (RIGHT_TOPIC, RIGHT_INFO_TOPIC, s.right, s.right_camera)):
+                self._write(topic, IMAGE, image_fields(
+                    ImageFrame(s.stamp_ns, camera.frame_id, "mono8", image)), s.stamp_ns)
+                self._write(info_topic, CAMERA_INFO, camera_info_fields(camera, s.stamp_ns),
+                            s.stamp_ns)
+
+    def close(self) -> None:
+        """Finish the recording."""
+        self._writer.close()
+
+    def __enter__(self) -> SensorBagWriter:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, err: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.close()

@@ -1,0 +1,327 @@
+# Copyright 2026 affect maintainers
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""The concrete sources behind ``--source``: sim, camera:N, video:PATH, frames:DIR, bag:PATH."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+
+from affect_core.camera import IrCamera, IrCameraConfig
+from affect_core.errors import InputError, SourceError
+from affect_core.sim.rig import RigConfig, SimRig
+from affect_core.sim.scene import IR_FRAME_ID, STEREO_LEFT_FRAME_ID, STEREO_RIGHT_FRAME_ID
+from affect_core.sources.base import Pacer, SensorFrame, SourceStats
+from affect_core.sources.images import image_from_message
+from affect_core.types import CameraModel, ImageFrame, StereoFrame
+
+IR_TOPIC = "/ir/image_raw"
+IR_INFO_TOPIC = "/ir/camera_info"
+LEFT_TOPIC = "/stereo/left/image_rect"
+RIGHT_TOPIC = "/stereo/right/image_rect"
+LEFT_INFO_TOPIC = "/stereo/left/camera_info"
+RIGHT_INFO_TOPIC = "/stereo/right/camera_info"
+IMAGE_SUFFIXES = (".png", ".tif", ".tiff")
+
+
+class SimSource:
+    """The simulated rig, with its ground truth."""
+
+    def __init__(self, config: RigConfig, duration_s: float) -> None:
+        self.rig = SimRig(config)
+        self.description = f"simulated rig ({config.preset}, {config.num_people} people)"
+        self.nominal_fps = config.fps
+        self.ir_camera: CameraModel | None = self.rig.ir_camera
+        self.stats = SourceStats()
+        self._count = int(round(duration_s * config.fps))
+
+    def frames(self) -> Iterator[SensorFrame]:
+        for _ in range(self._count):
+            frame = self.rig.step()
+            self.stats.ir_frames += 1
+            self.stats.stereo_pairs += frame.stereo is not None
+            yield SensorFrame(frame.ir, frame.stereo, frame.truth())
+
+    def close(self) -> None:
+        pass
+
+
+def _check_encoding(frame: ImageFrame, expected: str, where: str) -> None:
+    if frame.encoding != expected:
+        raise SourceError(f"{where} is {frame.encoding}, but {expected} is expected; set the "
+                          f"ir_camera encoding parameter to {frame.encoding} if that is right")
+
+
+class BagSource:
+    """A rosbag2 recording (MCAP or SQLite) of the sensor topics, replayed in stamp order."""
+
+    def __init__(self, path: str, encoding: str = "mono16", rate: float = 0.0) -> None:
+        from rosbags.rosbag2 import Reader
+        from rosbags.rosbag2.errors import ReaderError
+
+        from affect_core.sinks.messages import typestore
+
+        self.path = Path(path)
+        self._store = typestore()
+        try:
+            self._reader = Reader(self.path)
+            self._reader.open()
+        except (ReaderError, FileNotFoundError, NotADirectoryError) as err:
+            raise SourceError(f"cannot open recording {self.path}: {err}") from err
+        topics = {c.topic for c in self._reader.connections}
+        if IR_TOPIC not in topics:
+            self._reader.close()
+            raise SourceError(f"recording {self.path} has no {IR_TOPIC} topic (it has: "
+                              f"{', '.join(sorted(topics)) or 'none'}); record the IR camera "
+                              "with `affect record` or `ros2 bag record /ir/image_raw`")
+        self.description = f"recording {self.path}"
+        self.encoding = encoding
+        self.stats = SourceStats()
+        self._pacer = Pacer(rate)
+        self._stereo = {LEFT_TOPIC, RIGHT_TOPIC} <= topics
+        self.ir_camera = self._first_camera(IR_INFO_TOPIC, IR_FRAME_ID)
+        self._left = self._first_camera(LEFT_INFO_TOPIC, STEREO_LEFT_FRAME_ID)
+        self._right = self._first_camera(RIGHT_INFO_TOPIC, STEREO_RIGHT_FRAME_ID)
+        counts = {c.topic: c.msgcount for c in self._reader.connections}
+        duration_s = max(self._reader.duration / 1e9, 1e-9)
+        self.nominal_fps = max(counts.get(IR_TOPIC, 1) - 1, 1) / duration_s
+        if self._stereo and (self._left is None or self._right is None):
+            self.stats.problem("stereo pair without camera_info: stereo skipped")
+            self._stereo = False
+
+    def _first_camera(self, topic: str, frame_id: str) -> CameraModel | None:
+        connections = [c for c in self._reader.connections if c.topic == topic]
+        for connection, _, raw in self._reader.messages(connections=connections):
+            msg = self._store.deserialize_cdr(raw, connection.msgtype)
+            p = [float(v) for v in msg.p]
+            fx = p[0] or float(msg.k[0])
+            return CameraModel(int(msg.width), int(msg.height), fx, p[5] or float(msg.k[4]),
+                               p[2] or float(msg.k[2]), p[6] or float(msg.k[5]),
+                               str(msg.header.frame_id) or frame_id,
+                               baseline_m=-p[3] / fx if fx else 0.0)
+        return None
+
+    def frames(self) -> Iterator[SensorFrame]:
+        wanted = {IR_TOPIC, LEFT_TOPIC, RIGHT_TOPIC} if self._stereo else {IR_TOPIC}
+        connections = [c for c in self._reader.connections if c.topic in wanted]
+        halves: dict[int, dict[str, Any]] = {}
+        for connection, _, raw in self._reader.messages(connections=connections):
+            msg = self._store.deserialize_cdr(raw, connection.msgtype)
+            try:
+                image = image_from_message(msg)
+            except InputError as err:
+                self.stats.problem(f"{connection.topic}: {err}")
+                continue
+            if connection.topic == IR_TOPIC:
+                _check_encoding(image, self.encoding, f"{IR_TOPIC} in {self.path}")
+                self._pacer.wait(image.stamp_ns)
+                self.stats.ir_frames += 1
+                yield SensorFrame(ir=image)
+                continue
+            pair = halves.setdefault(image.stamp_ns, {})
+            pair[connection.topic] = image.data
+            if len(pair) == 2 and self._left is not None and self._right is not None:
+                del halves[image.stamp_ns]
+                self.stats.stereo_pairs += 1
+                yield SensorFrame(stereo=StereoFrame(image.stamp_ns, pair[LEFT_TOPIC],
+                                                     pair[RIGHT_TOPIC], self._left,
+                                                     self._right))
+            for stamp in [s for s in halves if s < image.stamp_ns - 1_000_000_000]:
+                del halves[stamp]
+                self.stats.problem("stereo half without its partner")
+
+    def close(self) -> None:
+        self._reader.close()
+
+
+class FramesSource:
+    """A folder of 16-bit (or 8-bit) PNG/TIFF frames, as `affect synth --mode frames` writes.
+
+    Stamps come from ``timestamps.csv`` (``file,stamp_ns`` lines) when present, else from
+    the frame index and ``fps`` (the manifest's, when the folder has one). Stereo pairs
+    are read from ``stereo/left`` and ``stereo/right`` where they exist.
+    """
+
+    def __init__(self, path: str, encoding: str = "mono16", fps: float = 120.0,
+                 rate: float = 0.0) -> None:
+        self.path = Path(path)
+        ir_dir = self.path / "ir" if (self.path / "ir").is_dir() else self.path
+        self._files = sorted(p for p in ir_dir.iterdir()
+                             if p.suffix.lower() in IMAGE_SUFFIXES) if ir_dir.is_dir() else []
+        if not self._files:
+            raise SourceError(f"no PNG or TIFF frames in {ir_dir}")
+        self.encoding = encoding
+        self.stats = SourceStats()
+        self._pacer = Pacer(rate)
+        self.description = f"frames in {ir_dir}"
+        manifest = self.path / "manifest.json"
+        self.ir_camera = None
+        baseline = 0.0
+        if manifest.is_file():
+            data = json.loads(manifest.read_text(encoding="utf-8"))
+            fps = float(data.get("rig", {}).get("fps", fps))
+            if "ir_camera" in data:
+                self.ir_camera = CameraModel(**data["ir_camera"])
+            baseline = float(data.get("stereo_baseline_m", 0.0))
+        self.nominal_fps = fps
+        self._stamps = self._read_stamps(fps)
+        self._left_dir = self.path / "stereo" / "left"
+        self._right_dir = self.path / "stereo" / "right"
+        self._baseline = baseline
+
+    def _read_stamps(self, fps: float) -> dict[str, int]:
+        table = self.path / "timestamps.csv"
+        if not table.is_file():
+            return {p.name: int(round(i * 1e9 / fps)) for i, p in enumerate(self._files)}
+        stamps = {}
+        for number, line in enumerate(table.read_text(encoding="utf-8").splitlines(), 1):
+            name, _, stamp = line.partition(",")
+            if not stamp.strip().isdigit():
+                raise SourceError(f"{table}:{number}: expected 'file,stamp_ns', got {line!r}")
+            stamps[name.strip()] = int(stamp)
+        return stamps
+
+    def _read(self, path: Path) -> np.ndarray:
+        image = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
+        if image is None:
+            raise SourceError(f"cannot read frame {path} (missing or corrupt)")
+        return image
+
+    def frames(self) -> Iterator[SensorFrame]:
+        for path in self._files:
+            if path.name not in self._stamps:
+                raise SourceError(f"{path.name} has no line in timestamps.csv")
+            stamp = self._stamps[path.name]
+            image = self._read(path)
+            if image.ndim != 2:
+                raise SourceError(f"frame {path} has {image.shape[2]} channels; IR frames "
+                                  "are single-channel")
+            if self.encoding == "mono16" and image.dtype != np.uint16:
+                raise SourceError(f"frame {path} is {image.dtype} (8-bit) but 16-bit frames "
+                                  "are expected; set the ir_camera encoding to mono8 for "
+                                  "8-bit IR")
+            encoding = "mono16" if image.dtype == np.uint16 else "mono8"
+            camera = self.ir_camera
+            stereo = None
+            left_path, right_path = self._left_dir / path.name, self._right_dir / path.name
+            if camera is not None and left_path.is_file() and right_path.is_file():
+                left, right = self._read(left_path), self._read(right_path)
+                right_camera = CameraModel(camera.width_px, camera.height_px, camera.fx_px,
+                                           camera.fy_px, camera.cx_px, camera.cy_px,
+                                           STEREO_RIGHT_FRAME_ID, self._baseline)
+                left_camera = CameraModel(camera.width_px, camera.height_px, camera.fx_px,
+                                          camera.fy_px, camera.cx_px, camera.cy_px,
+                                          STEREO_LEFT_FRAME_ID)
+                stereo = StereoFrame(stamp, left, right, left_camera, right_camera)
+                self.stats.stereo_pairs += 1
+            self._pacer.wait(stamp)
+            self.stats.ir_frames += 1
+            yield SensorFrame(ImageFrame(stamp, IR_FRAME_ID, encoding, image), stereo)
+
+    def close(self) -> None:
+        pass
+
+
+class VideoSource:
+    """A video file; 8-bit codecs give mono8, 16-bit grey codecs (FFV1) mono16."""
+
+    def __init__(self, path: str, rate: float = 0.0) -> None:
+        self.path = Path(path)
+        if not self.path.is_file():
+            raise SourceError(f"video {self.path} does not exist")
+        self._capture = cv2.VideoCapture(str(self.path))
+        if not self._capture.isOpened():
+            raise SourceError(f"cannot decode video {self.path}; is it a video file?")
+        self._capture.set(cv2.CAP_PROP_CONVERT_RGB, 0)
+        self.nominal_fps = float(self._capture.get(cv2.CAP_PROP_FPS)) or 30.0
+        self.expected_frames = int(self._capture.get(cv2.CAP_PROP_FRAME_COUNT))
+        self.description = f"video {self.path}"
+        self.ir_camera = None
+        self.stats = SourceStats()
+        self._pacer = Pacer(rate)
+
+    def frames(self) -> Iterator[SensorFrame]:
+        index = 0
+        while True:
+            ok, image = self._capture.read()
+            if not ok or image is None:
+                break
+            if image.ndim == 3:
+                image = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
+            image = image.reshape(image.shape[0], -1)
+            stamp = int(round(index * 1e9 / self.nominal_fps))
+            encoding = "mono16" if image.dtype == np.uint16 else "mono8"
+            self._pacer.wait(stamp)
+            self.stats.ir_frames += 1
+            index += 1
+            yield SensorFrame(ImageFrame(stamp, IR_FRAME_ID, encoding, image))
+        if self.expected_frames and index < self.expected_frames:
+            self.stats.problem(f"video ended after {index} of the {self.expected_frames} frames "
+                               "its header announces (truncated?)")
+
+    def close(self) -> None:
+        self._capture.release()
+
+
+class CameraSource:
+    """A live IR camera that reconnects with back-off when it disappears.
+
+    After a failed read the device is reopened after 0.1 s, then 0.2, 0.4 ... up to 5 s
+    between tries; after ``max_retries`` failures in a row the source gives up with an
+    error, so a vanished camera ends the run with a message instead of a hang.
+    """
+
+    def __init__(self, config: IrCameraConfig, duration_s: float, max_retries: int = 8) -> None:
+        self.config = config
+        self.description = f"camera {config.device}"
+        self.nominal_fps = config.fps
+        self.ir_camera = None
+        self.stats = SourceStats()
+        self._duration_s = duration_s
+        self._max_retries = max_retries
+        self._camera: IrCamera | None = IrCamera(config)
+
+    def frames(self) -> Iterator[SensorFrame]:
+        start = time.monotonic()
+        failures = 0
+        while time.monotonic() - start < self._duration_s:
+            frame = self._camera.read() if self._camera is not None else None
+            if frame is not None:
+                failures = 0
+                self.stats.ir_frames += 1
+                yield SensorFrame(frame)
+                continue
+            failures += 1
+            self.stats.problem("camera read failed; reconnecting")
+            if failures > self._max_retries:
+                raise SourceError(f"camera {self.config.device!r} gave no frame in "
+                                  f"{self._max_retries} reconnection attempts; is it unplugged?")
+            if self._camera is not None:
+                self._camera.close()
+            time.sleep(min(0.1 * 2 ** (failures - 1), 5.0))
+            try:
+                self._camera = IrCamera(self.config)
+            except InputError:
+                self._camera = None
+
+    def close(self) -> None:
+        if self._camera is not None:
+            self._camera.close()
