@@ -52,3 +52,49 @@ def test_bad_pairs_and_parameters_fail_clearly() -> None:
         stereo.disparity(frame.left.astype(np.uint16), frame.right.astype(np.uint16))
     with pytest.raises(ConfigError, match="multiple of 16"):
         StereoConfig.from_params({"disparity_range": 40})
+
+
+def test_a_distorted_pair_is_rectified_before_matching() -> None:
+    import cv2
+
+    from affect_core.calibration import Calibration
+    from affect_core.stereo import Rectifier
+
+    frame = _pairs(1)[0]
+    ideal_left = Calibration.from_model(frame.stereo.left_camera, "left")
+    ideal_right = Calibration.from_model(frame.stereo.right_camera, "right")
+    distortion = (-0.2, 0.05, 0.0, 0.0, 0.0)
+    # Make raw images as a lens with this distortion would record them.
+    raw = []
+    for image, calib in ((frame.stereo.left, ideal_left), (frame.stereo.right, ideal_right)):
+        k = np.array(calib.k).reshape(3, 3)
+        h, w = image.shape
+        grid = np.stack(np.meshgrid(np.arange(w), np.arange(h)), -1).reshape(-1, 1, 2)
+        undist = cv2.undistortPoints(grid.astype(np.float64), k, np.array(distortion), P=k)
+        maps = undist.reshape(h, w, 2).astype(np.float32)
+        raw.append(cv2.remap(image, maps[..., 0], maps[..., 1], cv2.INTER_LINEAR))
+    from dataclasses import replace
+
+    rectifier = Rectifier(replace(ideal_left, d=distortion), replace(ideal_right, d=distortion))
+    assert rectifier.needed
+    left, right = rectifier.rectify(*raw)
+    def smooth(image: np.ndarray) -> np.ndarray:
+        return cv2.GaussianBlur(image.astype(np.float32), (0, 0), 2.0)[20:140, 20:220]
+
+    # Towards the corner, where the lens bends the image most.
+    error_raw = np.mean(np.abs(smooth(raw[0]) - smooth(frame.stereo.left)))
+    error_rect = np.mean(np.abs(smooth(left) - smooth(frame.stereo.left)))
+    assert error_rect < 0.5 * error_raw
+    assert rectifier.right_camera.baseline_m == pytest.approx(0.05)
+
+
+def test_depth_camera_images_become_metres_with_nan_for_no_reading() -> None:
+    from affect_core.stereo import depth_to_metres
+    from affect_core.types import ImageFrame
+
+    mm = ImageFrame(5, "depth", "16UC1", np.array([[0, 1000], [1500, 65535]], np.uint16))
+    metres = depth_to_metres(mm)
+    assert metres.encoding == "32FC1" and np.isnan(metres.data[0, 0])
+    assert metres.data[0, 1] == pytest.approx(1.0) and metres.data[1, 0] == pytest.approx(1.5)
+    with pytest.raises(InputError, match="16UC1"):
+        depth_to_metres(ImageFrame(5, "depth", "mono8", np.zeros((2, 2), np.uint8)))

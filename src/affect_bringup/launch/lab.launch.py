@@ -18,7 +18,8 @@ Bring up the affect graph: sensors (or the simulated rig) through /emotion.
 Launch arguments: use_sim (true: the simulated rig stands in for the IR camera and the
 stereo pair), params_file (the ROS 2 parameter file, the same file `affect lab` reads),
 model_path (an ONNX emotion model; empty keeps the parameter file's or the shipped one),
-rviz (true: also open rviz2 with the affect configuration).
+rviz (true: also open rviz2 with the affect configuration), extrinsics_file (the static
+transforms between the cameras, from calibration).
 """
 
 import os
@@ -29,6 +30,7 @@ from launch.actions import DeclareLaunchArgument, OpaqueFunction
 from launch.conditions import IfCondition, UnlessCondition
 from launch.substitutions import LaunchConfiguration
 from launch_ros.actions import Node
+import yaml
 
 STAGES = ('stereo_depth', 'face_tracker', 'window_sync', 'emotion_vit', 'confidence_fusion')
 
@@ -46,6 +48,27 @@ def _graph(context, *args, **kwargs):
     return nodes
 
 
+def _transforms(context, *args, **kwargs):
+    path = LaunchConfiguration('extrinsics_file').perform(context)
+    with open(path, encoding='utf-8') as stream:
+        data = yaml.safe_load(stream)
+    nodes = []
+    for index, entry in enumerate((data or {}).get('transforms', [])):
+        try:
+            x, y, z = (str(float(v)) for v in entry['translation_m'])
+            qx, qy, qz, qw = (str(float(v)) for v in entry['rotation_xyzw'])
+            parent, child = str(entry['parent']), str(entry['child'])
+        except (KeyError, TypeError, ValueError) as err:
+            raise RuntimeError(f'{path}: transform {index} needs parent, child, '
+                               f'translation_m [x, y, z] and rotation_xyzw [x, y, z, w]') from err
+        nodes.append(Node(
+            package='tf2_ros', executable='static_transform_publisher',
+            name=f'tf_{parent}_to_{child}',
+            arguments=['--x', x, '--y', y, '--z', z, '--qx', qx, '--qy', qy, '--qz', qz,
+                       '--qw', qw, '--frame-id', parent, '--child-frame-id', child]))
+    return nodes
+
+
 def generate_launch_description():
     share = get_package_share_directory('affect_bringup')
     use_sim = LaunchConfiguration('use_sim')
@@ -59,20 +82,14 @@ def generate_launch_description():
         DeclareLaunchArgument('model_path', default_value='',
                               description='ONNX emotion model (empty: from params_file)'),
         DeclareLaunchArgument('rviz', default_value='false', description='open rviz2'),
+        DeclareLaunchArgument('extrinsics_file',
+                              default_value=os.path.join(share, 'config', 'extrinsics.yaml'),
+                              description='static transforms between the cameras'),
         Node(package='affect_ros', executable='sim_rig', name='sim_rig',
              parameters=[params_file], output='screen', condition=IfCondition(use_sim)),
         Node(package='affect_ros', executable='ir_camera', name='ir_camera',
              parameters=[params_file], output='screen', condition=UnlessCondition(use_sim)),
-        # The simulated rig's IR camera and left stereo camera share one optical centre;
-        # the right camera sits one baseline (sim_rig baseline_m) along +x.
-        Node(package='tf2_ros', executable='static_transform_publisher',
-             name='ir_to_stereo_left', condition=IfCondition(use_sim),
-             arguments=['--frame-id', 'ir_camera_optical_frame',
-                        '--child-frame-id', 'stereo_left_optical_frame']),
-        Node(package='tf2_ros', executable='static_transform_publisher',
-             name='stereo_left_to_right', condition=IfCondition(use_sim),
-             arguments=['--x', '0.05', '--frame-id', 'stereo_left_optical_frame',
-                        '--child-frame-id', 'stereo_right_optical_frame']),
+        OpaqueFunction(function=_transforms),
         OpaqueFunction(function=_graph),
         Node(package='rviz2', executable='rviz2', name='rviz2',
              arguments=['-d', os.path.join(share, 'rviz', 'lab.rviz')],

@@ -41,6 +41,11 @@ PARAMS: tuple[ParamSpec, ...] = (
     ParamSpec("encoding", "mono16", "pixel format to deliver", choices=("mono16", "mono8")),
     ParamSpec("frame_id", "ir_camera_optical_frame", "frame_id of the images (REP-103)"),
     ParamSpec("camera_info_url", "", "calibration (camera_info_manager format: file://...)"),
+    ParamSpec("source", "",
+              "what to publish: empty for the device above, or video:PATH, frames:DIR, "
+              "bag:PATH to replay a recording"),
+    ParamSpec("rate", 1.0, "replay speed: 1 = recorded timing, 0 = as fast as possible",
+              0.0, 100.0),
 )
 
 
@@ -55,6 +60,8 @@ class IrCameraConfig:
     encoding: str = "mono16"
     frame_id: str = "ir_camera_optical_frame"
     camera_info_url: str = ""
+    source: str = ""
+    rate: float = 1.0
 
     @classmethod
     def from_params(cls, given: Mapping[str, Any]) -> IrCameraConfig:

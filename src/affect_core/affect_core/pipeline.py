@@ -42,14 +42,8 @@ from affect_core.sim.rig import FrameTruth, RigConfig
 from affect_core.sim.truth import window_truth
 from affect_core.sinks.bag import BagSink
 from affect_core.sinks.jsonl import JsonLinesSink
-from affect_core.sources.base import Source, parse_source
-from affect_core.sources.concrete import (
-    BagSource,
-    CameraSource,
-    FramesSource,
-    SimSource,
-    VideoSource,
-)
+from affect_core.sources.base import Source
+from affect_core.sources.concrete import SimSource, open_source
 from affect_core.stereo import StereoConfig, StereoDepth
 from affect_core.sync.associate import AssociationStats, NearestAssociator
 from affect_core.types import Emotion, FaceFrame, FaceWindow, ImageFrame
@@ -232,17 +226,7 @@ class LabPipeline:
 
     def open_source(self, spec: str, duration_s: float, rate: float = 0.0) -> Source:
         """The source named by ``spec`` (sim, camera:N, video:PATH, frames:DIR, bag:PATH)."""
-        kind, argument = parse_source(spec)
-        if kind == "sim":
-            return SimSource(self.rig_config, duration_s)
-        if kind == "camera":
-            return CameraSource(replace(self.camera_config, device=argument), duration_s)
-        if kind == "video":
-            return VideoSource(argument, rate)
-        if kind == "frames":
-            return FramesSource(argument, self.camera_config.encoding,
-                                self.camera_config.fps, rate)
-        return BagSource(argument, self.camera_config.encoding, rate)
+        return open_source(spec, self.rig_config, self.camera_config, duration_s, rate)
 
     def run(self, duration_s: float, out_dir: Path, progress: bool = True,
             source: str = "sim", rate: float = 0.0) -> LabSummary:

@@ -30,9 +30,13 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
+from affect_core.calibration import Calibration
 from affect_core.errors import ConfigError, InputError
 from affect_core.params import ParamSpec, resolve
 from affect_core.types import ImageFrame, StereoFrame
+
+STEREO_LEFT_FRAME = "stereo_left_optical_frame"
+STEREO_RIGHT_FRAME = "stereo_right_optical_frame"
 
 PARAMS: tuple[ParamSpec, ...] = (
     ParamSpec("stereo_algorithm", 1, "0: block matching, 1: semi-global block matching", 0, 1),
@@ -55,6 +59,11 @@ PARAMS: tuple[ParamSpec, ...] = (
     ParamSpec("P2", 400.0, "SGBM penalty on larger disparity changes (greater than P1)",
               0.0, 4000.0),
     ParamSpec("full_dp", False, "run the full-scale two-pass dynamic programming SGBM"),
+    ParamSpec("mode", "stereo",
+              "stereo: match the left/right pair; passthrough: republish a depth camera's "
+              "depth/image_raw (16UC1 mm or 32FC1 m) as metres",
+              choices=("stereo", "passthrough")),
+    ParamSpec("publish_disparity", False, "also publish stereo_msgs/DisparityImage"),
 )
 
 
@@ -76,6 +85,8 @@ class StereoConfig:
     P1: float = 200.0
     P2: float = 400.0
     full_dp: bool = False
+    mode: str = "stereo"
+    publish_disparity: bool = False
 
     @classmethod
     def from_params(cls, given: Mapping[str, Any]) -> StereoConfig:
@@ -140,11 +151,58 @@ class StereoDepth:
 
     def compute(self, frame: StereoFrame) -> ImageFrame:
         """Depth image (32FC1, metres) of the left view of ``frame``."""
+        return self.depth_from_disparity(frame, self.disparity(frame.left, frame.right))
+
+    @staticmethod
+    def depth_from_disparity(frame: StereoFrame,
+                             disparity: npt.NDArray[np.float32]) -> ImageFrame:
+        """Depth f * B / d (metres, NaN where the disparity is) of ``frame``'s left view."""
         baseline_m = frame.right_camera.baseline_m
         if baseline_m <= 0.0:
             raise InputError("the right camera's baseline must be positive (CameraInfo P[3] = "
                              "-fx * baseline); check the stereo calibration")
-        disparity = self.disparity(frame.left, frame.right)
         with np.errstate(divide="ignore", invalid="ignore"):
             depth = (frame.left_camera.fx_px * baseline_m / disparity).astype(np.float32)
         return ImageFrame(frame.stamp_ns, frame.left_camera.frame_id, "32FC1", depth)
+
+
+class Rectifier:
+    """Undistorts and rectifies a raw stereo pair with its two calibrations (cv2.remap).
+
+    Already-rectified pairs (the simulated rig's, or image_proc's *_rect topics) pass
+    through untouched.
+    """
+
+    def __init__(self, left: Calibration, right: Calibration) -> None:
+        if (left.width_px, left.height_px) != (right.width_px, right.height_px):
+            raise ConfigError("left and right calibrations have different image sizes")
+        self.needed = not (left.is_rectified and right.is_rectified)
+        self._left_maps = left.rectify_maps() if self.needed else None
+        self._right_maps = right.rectify_maps() if self.needed else None
+        self.left_camera = left.camera_model(STEREO_LEFT_FRAME)
+        self.right_camera = right.camera_model(STEREO_RIGHT_FRAME)
+
+    def rectify(self, left: npt.NDArray[np.uint8],
+                right: npt.NDArray[np.uint8]) -> tuple[npt.NDArray[np.uint8],
+                                                       npt.NDArray[np.uint8]]:
+        """The rectified pair."""
+        if self._left_maps is None or self._right_maps is None:
+            return left, right
+        return (cv2.remap(left, *self._left_maps, cv2.INTER_LINEAR),
+                cv2.remap(right, *self._right_maps, cv2.INTER_LINEAR))
+
+
+def depth_to_metres(frame: ImageFrame) -> ImageFrame:
+    """A depth camera's image as 32FC1 metres with NaN for no depth.
+
+    16UC1 images are millimetres (the REP-118 convention), 0 meaning no reading; 32FC1
+    images are metres already, where 0, negative and infinite values mean no reading.
+    """
+    if frame.encoding == "16UC1":
+        depth = frame.data.astype(np.float32) * np.float32(0.001)
+    elif frame.encoding == "32FC1":
+        depth = frame.data.astype(np.float32, copy=True)
+    else:
+        raise InputError(f"depth images must be 16UC1 (mm) or 32FC1 (m), got {frame.encoding}")
+    depth[~np.isfinite(depth) | (depth <= 0.0)] = np.nan
+    return ImageFrame(frame.stamp_ns, frame.frame_id, "32FC1", depth)

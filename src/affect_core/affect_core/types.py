@@ -33,6 +33,7 @@ ENCODING_DTYPES: dict[str, type[np.generic]] = {
     "mono16": np.uint16,
     "mono8": np.uint8,
     "32FC1": np.float32,
+    "16UC1": np.uint16,
 }
 
 

@@ -12,57 +12,116 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""ir_camera: a V4L2/UVC IR camera (or a video file) on /ir/image_raw."""
+"""
+ir_camera: an IR camera, or a replayed recording, on /ir/image_raw.
 
-from typing import Any, Dict
+The device (V4L2/UVC through OpenCV, Y16 or GREY) is read on a thread of its own, so a
+slow or vanished camera never blocks the node's executor; it reconnects with back-off
+and gives up with a message. With ``source`` set to video:PATH, frames:DIR or bag:PATH
+it replays at the recorded timing (``rate``), publishing stereo pairs too where the
+recording has them. /ir/camera_info comes from ``camera_info_url``
+(camera_info_manager's format), or from the recording.
+"""
 
-from affect_core.camera import IrCamera, IrCameraConfig, PARAMS
-from affect_core.errors import InputError
-from affect_ros.convert import image_to_msg
+import math
+import threading
+from typing import Any, Dict, Optional
+
+from affect_core.calibration import load_calibration
+from affect_core.camera import IrCameraConfig, PARAMS
+from affect_core.errors import AffectError
+from affect_core.sim.rig import RigConfig
+from affect_core.sources.concrete import open_source
+from affect_core.types import CameraModel, ImageFrame
+from affect_ros.convert import camera_info_msg, image_to_msg
 from affect_ros.params import ParameterBinding
 from affect_ros.qos import SENSOR_QOS
 from affect_ros.runner import run_node
 from rclpy.node import Node
-from sensor_msgs.msg import Image
+from sensor_msgs.msg import CameraInfo, Image
 
 
 class IrCameraNode(Node):
-    """Polls the camera at its frame rate and publishes each frame."""
+    """Publishes frames from the configured device or recording."""
 
     def __init__(self) -> None:
         super().__init__('ir_camera')
-        self._camera = None
-        self._timer = None
+        self._stop = threading.Event()
+        self._thread: Optional[threading.Thread] = None
         self.frames = 0
-        self.read_failures = 0
         self._pub = self.create_publisher(Image, 'ir/image_raw', SENSOR_QOS)
+        self._info_pub = self.create_publisher(CameraInfo, 'ir/camera_info', SENSOR_QOS)
+        self._left_pub = self.create_publisher(Image, 'stereo/left/image_rect', SENSOR_QOS)
+        self._right_pub = self.create_publisher(Image, 'stereo/right/image_rect', SENSOR_QOS)
+        self._left_info_pub = self.create_publisher(CameraInfo, 'stereo/left/camera_info',
+                                                    SENSOR_QOS)
+        self._right_info_pub = self.create_publisher(CameraInfo, 'stereo/right/camera_info',
+                                                     SENSOR_QOS)
         self._params = ParameterBinding(self, PARAMS, self._configure)
         self._configure(self._params.values)
 
     def _configure(self, values: Dict[str, Any]) -> None:
         config = IrCameraConfig.from_params(values)
-        if self._camera is not None:
-            self._camera.close()
-        self._camera = IrCamera(config)
-        if self._timer is not None:
-            self.destroy_timer(self._timer)
-        self._timer = self.create_timer(1.0 / config.fps, self._tick)
+        camera = (load_calibration(config.camera_info_url).camera_model(config.frame_id)
+                  if config.camera_info_url else None)
+        spec = config.source or f'camera:{config.device}'
+        source = open_source(spec, RigConfig(), config, math.inf, config.rate)
+        self._halt()
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._read, args=(source, config, camera),
+                                        daemon=True)
+        self._thread.start()
+        self.get_logger().info(f'publishing {source.description}')
 
-    def _tick(self) -> None:
+    def _halt(self) -> None:
+        if self._thread is not None:
+            self._stop.set()
+            self._thread.join(timeout=5.0)
+
+    def _read(self, source: Any, config: IrCameraConfig,
+              camera: Optional[CameraModel]) -> None:
+        camera = camera or source.ir_camera
+        replay = bool(config.source)
         try:
-            frame = self._camera.read()
-        except InputError as err:
-            self.read_failures += 1
-            self.get_logger().error(str(err), throttle_duration_sec=5.0)
-            return
-        if frame is None:
-            self.read_failures += 1
-            self.get_logger().warn(f'no frame from the camera ({self.read_failures} so far)',
-                                   throttle_duration_sec=5.0)
-            return
-        frame.stamp_ns = self.get_clock().now().nanoseconds
+            for event in source.frames():
+                if self._stop.is_set():
+                    break
+                if event.ir is not None:
+                    self._publish_ir(event.ir, config, camera, replay)
+                if event.stereo is not None:
+                    self._publish_stereo(event.stereo)
+            else:
+                self.get_logger().info(f'{source.description} ended after {self.frames} '
+                                       'frames')
+        except AffectError as err:
+            self.get_logger().error(f'{source.description} stopped: {err}')
+        finally:
+            for problem, count in source.stats.problems.items():
+                self.get_logger().warn(f'{problem} ({count}x)')
+            source.close()
+
+    def _publish_ir(self, frame: ImageFrame, config: IrCameraConfig,
+                    camera: Optional[CameraModel], replay: bool) -> None:
+        if not replay:
+            frame.stamp_ns = self.get_clock().now().nanoseconds  # live: the host clock
+        frame.frame_id = config.frame_id
         self.frames += 1
         self._pub.publish(image_to_msg(frame))
+        if camera is not None:
+            self._info_pub.publish(camera_info_msg(camera, frame.stamp_ns))
+
+    def _publish_stereo(self, stereo: Any) -> None:
+        for image, camera, pub, info_pub in (
+                (stereo.left, stereo.left_camera, self._left_pub, self._left_info_pub),
+                (stereo.right, stereo.right_camera, self._right_pub, self._right_info_pub)):
+            pub.publish(image_to_msg(ImageFrame(stereo.stamp_ns, camera.frame_id, 'mono8',
+                                                image)))
+            info_pub.publish(camera_info_msg(camera, stereo.stamp_ns))
+
+    def destroy_node(self) -> None:
+        """Stop the reader thread before the node goes."""
+        self._halt()
+        super().destroy_node()
 
 
 def main(args=None) -> None:

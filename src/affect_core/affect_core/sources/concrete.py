@@ -29,7 +29,7 @@ from affect_core.camera import IrCamera, IrCameraConfig
 from affect_core.errors import InputError, SourceError
 from affect_core.sim.rig import RigConfig, SimRig
 from affect_core.sim.scene import IR_FRAME_ID, STEREO_LEFT_FRAME_ID, STEREO_RIGHT_FRAME_ID
-from affect_core.sources.base import Pacer, SensorFrame, SourceStats
+from affect_core.sources.base import Pacer, SensorFrame, Source, SourceStats
 from affect_core.sources.images import image_from_message
 from affect_core.types import CameraModel, ImageFrame, StereoFrame
 
@@ -325,3 +325,22 @@ class CameraSource:
     def close(self) -> None:
         if self._camera is not None:
             self._camera.close()
+
+
+def open_source(spec: str, rig: RigConfig, camera: IrCameraConfig, duration_s: float,
+                rate: float = 0.0) -> Source:
+    """The source named by ``spec`` (sim, camera:N, video:PATH, frames:DIR, bag:PATH)."""
+    from dataclasses import replace
+
+    from affect_core.sources.base import parse_source
+
+    kind, argument = parse_source(spec)
+    if kind == "sim":
+        return SimSource(rig, duration_s)
+    if kind == "camera":
+        return CameraSource(replace(camera, device=argument), duration_s)
+    if kind == "video":
+        return VideoSource(argument, rate)
+    if kind == "frames":
+        return FramesSource(argument, camera.encoding, camera.fps, rate)
+    return BagSource(argument, camera.encoding, rate)
