@@ -118,6 +118,10 @@ def _bench(args: argparse.Namespace) -> int:
     if args.target == "rig":
         print(bench.format_rig_bench(bench.bench_rig(args.seconds, args.threads),
                                      args.threads))
+    elif args.target == "stereo":
+        print(bench.format_stereo_bench(bench.bench_stereo(threads=args.threads)))
+    elif args.target == "replay":
+        print(bench.bench_replay(args.seconds if args.seconds_given else 10.0))
     else:
         duration_s = args.seconds if args.seconds_given else 3600.0
         print(bench.format_window_bench(bench.bench_window(duration_s), duration_s))
@@ -179,7 +183,8 @@ def build_parser() -> argparse.ArgumentParser:
     synth.set_defaults(func=_synth)
 
     bench = sub.add_parser("bench", help="print speed figures (nothing is asserted)")
-    bench.add_argument("target", choices=("rig", "window"), help="what to measure")
+    bench.add_argument("target", choices=("rig", "window", "stereo", "replay"),
+                       help="what to measure")
     bench.add_argument("--seconds", type=float, default=None,
                        help="sensor seconds (rig: per configuration, default 3; window: "
                        "the stream, default 3600)")
