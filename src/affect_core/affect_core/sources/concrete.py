@@ -40,6 +40,7 @@ RIGHT_TOPIC = "/stereo/right/image_rect"
 LEFT_INFO_TOPIC = "/stereo/left/camera_info"
 RIGHT_INFO_TOPIC = "/stereo/right/camera_info"
 IMAGE_SUFFIXES = (".png", ".tif", ".tiff")
+RAW_CODECS = ("FFV1", "Y16 ", "b16g", "Y800")
 
 
 class SimSource:
@@ -250,7 +251,11 @@ class VideoSource:
         self._capture = cv2.VideoCapture(str(self.path))
         if not self._capture.isOpened():
             raise SourceError(f"cannot decode video {self.path}; is it a video file?")
-        self._capture.set(cv2.CAP_PROP_CONVERT_RGB, 0)
+        fourcc = int(self._capture.get(cv2.CAP_PROP_FOURCC))
+        codec = "".join(chr((fourcc >> (8 * i)) & 0xFF) for i in range(4))
+        if codec in RAW_CODECS:
+            # Lossless grey codecs keep their 16 bits only without conversion to BGR.
+            self._capture.set(cv2.CAP_PROP_CONVERT_RGB, 0)
         self.nominal_fps = float(self._capture.get(cv2.CAP_PROP_FPS)) or 30.0
         self.expected_frames = int(self._capture.get(cv2.CAP_PROP_FRAME_COUNT))
         self.description = f"video {self.path}"
