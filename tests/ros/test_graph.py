@@ -120,14 +120,21 @@ def test_launch_brings_the_graph_up_and_emotion_flows(ros_node: object) -> None:
     from rcl_interfaces.srv import SetParameters
     from rclpy.qos import QoSProfile, ReliabilityPolicy
 
+    from diagnostic_msgs.msg import DiagnosticArray
+
     received: list[Emotion] = []
     sub = ros_node.create_subscription(
         Emotion, "emotion", received.append,
         QoSProfile(depth=50, reliability=ReliabilityPolicy.RELIABLE))
+    statuses: dict[str, object] = {}
+    diag_sub = ros_node.create_subscription(
+        DiagnosticArray, "/diagnostics",
+        lambda msg: statuses.update({s.name: s for s in msg.status}), 50)
     launch = _start(["ros2", "launch", "affect_bringup", "lab.launch.py"])
     try:
         deadline = time.monotonic() + 150.0
-        while len(received) < 3 and time.monotonic() < deadline and launch.poll() is None:
+        while ((len(received) < 3 or len(statuses) < 6) and time.monotonic() < deadline
+               and launch.poll() is None):
             rclpy.spin_once(ros_node, timeout_sec=0.2)
         # A parameter out of its declared range is refused by the running node.
         client = ros_node.create_client(SetParameters, "/confidence_fusion/set_parameters")
@@ -141,7 +148,17 @@ def test_launch_brings_the_graph_up_and_emotion_flows(ros_node: object) -> None:
     finally:
         code, out = _stop(launch, timeout_s=30.0)
         ros_node.destroy_subscription(sub)
+        ros_node.destroy_subscription(diag_sub)
     assert len(received) >= 3, out[-4000:]
+    # Every node reports on /diagnostics: rate, and the model behind the estimates.
+    for node in NODES:
+        status = next((v for k, v in statuses.items() if k.startswith(f"{node}:")), None)
+        assert status is not None, f"no diagnostics from {node}: {sorted(statuses)}"
+        values = {kv.key: kv.value for kv in status.values}
+        assert "rate_hz" in values and "outputs" in values
+    vit = next(v for k, v in statuses.items() if k.startswith("emotion_vit:"))
+    assert {kv.key: kv.value for kv in vit.values}["execution_provider"] == \
+        "CPUExecutionProvider"
     for msg in received:
         assert msg.header.frame_id == "ir_camera_optical_frame"
         assert msg.person_id.startswith("p")

@@ -14,11 +14,13 @@
 
 """confidence_fusion: quality-weighted, smoothed, calibrated estimates on /emotion."""
 
+import time
 from typing import Any, Dict
 
 from affect_core.fusion import ConfidenceFusion, FusionConfig, PARAMS
 from affect_msgs.msg import Emotion, WindowPrediction
 from affect_ros.convert import emotion_to_msg, msg_to_prediction
+from affect_ros.diagnostics import StageDiagnostics
 from affect_ros.params import ParameterBinding
 from affect_ros.qos import EMOTION_QOS, RESULTS_QOS
 from affect_ros.runner import run_node
@@ -35,6 +37,9 @@ class ConfidenceFusionNode(Node):
         self._pub = self.create_publisher(Emotion, 'emotion', EMOTION_QOS)
         self.create_subscription(WindowPrediction, 'affect/window_predictions',
                                  self._on_prediction, RESULTS_QOS)
+        self._diagnostics = StageDiagnostics(self, 'emotions', 0.0, 20.0)
+        self._diagnostics.value('windows', lambda: self._fusion.stats.windows)
+        self._diagnostics.value('abstentions', lambda: self._fusion.stats.abstentions)
 
     def _configure(self, values: Dict[str, Any]) -> None:
         config = FusionConfig.from_params(values)
@@ -44,7 +49,9 @@ class ConfidenceFusionNode(Node):
             self._fusion = ConfidenceFusion(config)
 
     def _on_prediction(self, msg: WindowPrediction) -> None:
+        started = time.perf_counter()
         self._pub.publish(emotion_to_msg(self._fusion.fuse(msg_to_prediction(msg))))
+        self._diagnostics.output(time.perf_counter() - started)
 
 
 def main(args=None) -> None:

@@ -14,11 +14,13 @@
 
 """emotion_vit: the ONNX emotion model on each window's sampled face crops."""
 
+import time
 from typing import Any, Dict
 
 from affect_core.model.stage import EmotionVit, EmotionVitConfig, PARAMS
 from affect_msgs.msg import FaceWindow, WindowPrediction
 from affect_ros.convert import msg_to_window, prediction_to_msg
+from affect_ros.diagnostics import StageDiagnostics
 from affect_ros.params import ParameterBinding
 from affect_ros.qos import RESULTS_QOS
 from affect_ros.runner import run_node
@@ -36,6 +38,9 @@ class EmotionVitNode(Node):
                                           RESULTS_QOS)
         self.create_subscription(FaceWindow, 'affect/face_windows', self._on_window,
                                  RESULTS_QOS)
+        self._diagnostics = StageDiagnostics(self, 'windows', 0.0, 100.0)
+        self._diagnostics.value('model_id', lambda: self._vit.model.metadata.model_id)
+        self._diagnostics.value('execution_provider', lambda: self._vit.model.provider)
 
     def _configure(self, values: Dict[str, Any]) -> None:
         self._vit = EmotionVit(EmotionVitConfig.from_params(values))
@@ -44,7 +49,9 @@ class EmotionVitNode(Node):
                                f'trained on: {meta.training_data}')
 
     def _on_window(self, msg: FaceWindow) -> None:
+        started = time.perf_counter()
         self._pub.publish(prediction_to_msg(self._vit.predict(msg_to_window(msg))))
+        self._diagnostics.output(time.perf_counter() - started)
 
 
 def main(args=None) -> None:

@@ -20,12 +20,14 @@ depth_max_age_s, waiting briefly for a later one); without depth the faces still
 with NaN head positions.
 """
 
+import time
 from typing import Any, Dict, Optional
 
 from affect_core.errors import InputError
 from affect_core.face.tracker import FaceTracker, FaceTrackerConfig, PARAMS
 from affect_msgs.msg import FaceObservationArray
 from affect_ros.convert import camera_model, face_frame_to_msg, msg_to_image
+from affect_ros.diagnostics import StageDiagnostics
 from affect_ros.filters import NearestAssociation
 from affect_ros.params import ParameterBinding
 from affect_ros.qos import RESULTS_QOS, SENSOR_QOS
@@ -49,6 +51,13 @@ class FaceTrackerNode(Node):
         depth = message_filters.Subscriber(self, Image, 'stereo/depth', qos_profile=SENSOR_QOS)
         self._association = NearestAssociation(ir, depth, self._params.values['depth_max_age_s'])
         self._association.registerCallback(self._on_image)
+        self._diagnostics = StageDiagnostics(self, 'frames', 10.0, 16.7)
+        stats = self._association.core.stats
+        self._diagnostics.drops('rejected_frames', lambda: self._tracker.stats.rejected_frames)
+        self._diagnostics.value('frames_without_face',
+                                lambda: self._tracker.stats.frames_without_face)
+        self._diagnostics.value('frames_without_depth', lambda: stats.without_secondary)
+        self._diagnostics.value('tracks_started', lambda: self._tracker.stats.tracks_started)
 
     def _configure(self, values: Dict[str, Any]) -> None:
         self._tracker = FaceTracker(FaceTrackerConfig.from_params(values), self._camera)
@@ -59,6 +68,7 @@ class FaceTrackerNode(Node):
             self._tracker.camera = self._camera
 
     def _on_image(self, msg: Image, depth: Optional[Image]) -> None:
+        started = time.perf_counter()
         try:
             faces = self._tracker.process(msg_to_image(msg),
                                           msg_to_image(depth) if depth is not None else None)
@@ -68,6 +78,7 @@ class FaceTrackerNode(Node):
                 throttle_duration_sec=5.0)
             return
         self._pub.publish(face_frame_to_msg(faces))
+        self._diagnostics.output(time.perf_counter() - started)
 
 
 def main(args=None) -> None:

@@ -34,6 +34,7 @@ from affect_core.sim.rig import RigConfig
 from affect_core.sources.concrete import open_source
 from affect_core.types import CameraModel, ImageFrame
 from affect_ros.convert import camera_info_msg, image_to_msg
+from affect_ros.diagnostics import StageDiagnostics
 from affect_ros.params import ParameterBinding
 from affect_ros.qos import SENSOR_QOS
 from affect_ros.runner import run_node
@@ -58,6 +59,11 @@ class IrCameraNode(Node):
         self._right_info_pub = self.create_publisher(CameraInfo, 'stereo/right/camera_info',
                                                      SENSOR_QOS)
         self._params = ParameterBinding(self, PARAMS, self._configure)
+        live = not self._params.values['source']
+        fps = float(self._params.values['fps'])
+        self._diagnostics = StageDiagnostics(self, 'frames', 0.5 * fps if live else 0.0,
+                                             1000.0 / fps)
+        self._diagnostics.value('source', lambda: self._params.values['source'] or 'device')
         self._configure(self._params.values)
 
     def _configure(self, values: Dict[str, Any]) -> None:
@@ -107,6 +113,7 @@ class IrCameraNode(Node):
         frame.frame_id = config.frame_id
         self.frames += 1
         self._pub.publish(image_to_msg(frame))
+        self._diagnostics.output()
         if camera is not None:
             self._info_pub.publish(camera_info_msg(camera, frame.stamp_ns))
 

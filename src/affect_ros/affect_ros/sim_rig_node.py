@@ -21,11 +21,13 @@ are the node clock at start plus the rig's own time, so frames are evenly spaced
 when rendering falls behind real time (which is counted and reported).
 """
 
+import time
 from typing import Any, Dict
 
 from affect_core.sim.rig import PARAMS, RigConfig, SimRig
 from affect_core.types import ImageFrame
 from affect_ros.convert import camera_info_msg, image_to_msg
+from affect_ros.diagnostics import StageDiagnostics
 from affect_ros.params import ParameterBinding
 from affect_ros.qos import SENSOR_QOS
 from affect_ros.runner import run_node
@@ -48,13 +50,16 @@ class SimRigNode(Node):
         self._right_info_pub = self.create_publisher(CameraInfo, 'stereo/right/camera_info',
                                                      SENSOR_QOS)
         self._timer = None
+        self.frames_behind = 0
+        fps = float(self._params.values['fps'])
+        self._diagnostics = StageDiagnostics(self, 'frames', 0.8 * fps, 2000.0 / fps)
+        self._diagnostics.drops('frames_behind_real_time', lambda: self.frames_behind)
         self._configure(self._params.values)
 
     def _configure(self, values: Dict[str, Any]) -> None:
         config = RigConfig.from_params(values)
         self._rig = SimRig(config)
         self._start_ns = self.get_clock().now().nanoseconds
-        self.frames_behind = 0
         if self._timer is not None:
             self.destroy_timer(self._timer)
         self._timer = self.create_timer(1.0 / config.fps, self._tick)
@@ -63,6 +68,7 @@ class SimRigNode(Node):
             f'{config.width_px}x{config.height_px} at {config.fps} Hz (synthetic data)')
 
     def _tick(self) -> None:
+        started = time.perf_counter()
         frame = self._rig.step()
         stamp = self._start_ns + frame.stamp_ns
         lag_s = (self.get_clock().now().nanoseconds - stamp) / 1e9
@@ -80,6 +86,7 @@ class SimRigNode(Node):
                     (s.right, s.right_camera, self._right_pub, self._right_info_pub)):
                 pub.publish(image_to_msg(ImageFrame(stamp, camera.frame_id, 'mono8', image)))
                 info_pub.publish(camera_info_msg(camera, stamp))
+        self._diagnostics.output(time.perf_counter() - started)
 
 
 def main(args=None) -> None:

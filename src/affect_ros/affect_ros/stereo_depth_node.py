@@ -24,6 +24,7 @@ mode passthrough: depth/image_raw (16UC1 millimetres or 32FC1 metres) and
 depth/camera_info of a depth camera are republished on /stereo/depth as metres.
 """
 
+import time
 from typing import Any, Dict, Optional, Tuple
 
 from affect_core.calibration import Calibration
@@ -31,6 +32,7 @@ from affect_core.errors import InputError
 from affect_core.stereo import depth_to_metres, PARAMS, Rectifier, StereoConfig, StereoDepth
 from affect_core.types import StereoFrame
 from affect_ros.convert import image_to_msg, msg_to_image, to_ns
+from affect_ros.diagnostics import StageDiagnostics
 from affect_ros.filters import CountingSynchronizer
 from affect_ros.params import ParameterBinding
 from affect_ros.qos import SENSOR_QOS
@@ -58,6 +60,11 @@ class StereoDepthNode(Node):
         self.rejected = 0
         self._params = ParameterBinding(self, PARAMS, self._configure)
         self._configure(self._params.values)
+        self._diagnostics = StageDiagnostics(self, 'depth frames', 1.0, 100.0)
+        self._diagnostics.drops('rejected_inputs', lambda: self.rejected)
+        self._diagnostics.drops('unmatched_inputs', lambda: sum(
+            self._sync.core.stats.dropped_total(i) for i in range(len(self._sync.core.queues))))
+        self._diagnostics.value('mode', lambda: self._config.mode)
         self._depth_pub = self.create_publisher(Image, 'stereo/depth', SENSOR_QOS)
         self._info_pub = self.create_publisher(CameraInfo, 'stereo/camera_info', SENSOR_QOS)
         self._disparity_pub = self.create_publisher(DisparityImage, 'stereo/disparity',
@@ -110,6 +117,7 @@ class StereoDepthNode(Node):
 
     def _on_pair(self, left: Image, left_info: CameraInfo, right: Image,
                  right_info: CameraInfo) -> None:
+        started = time.perf_counter()
         try:
             rectifier = self._rectifier_for(left_info, right_info)
             left_image, right_image = rectifier.rectify(msg_to_image(left).data,
@@ -125,6 +133,7 @@ class StereoDepthNode(Node):
         depth.frame_id = left.header.frame_id or left_camera.frame_id
         self._depth_pub.publish(image_to_msg(depth))
         self._info_pub.publish(left_info)
+        self._diagnostics.output(time.perf_counter() - started)
         if self._config.publish_disparity:
             self._publish_disparity(depth, disparity, left_camera.fx_px,
                                     rectifier.right_camera.baseline_m)
@@ -150,6 +159,7 @@ class StereoDepthNode(Node):
             return
         self._depth_pub.publish(image_to_msg(depth))
         self._info_pub.publish(info)
+        self._diagnostics.output()
 
 
 def main(args=None) -> None:

@@ -14,11 +14,13 @@
 
 """window_sync: per-person windows (length window_s, every hop_s) of face observations."""
 
+import time
 from typing import Any, Dict
 
 from affect_core.window import PARAMS, WindowConfig, Windower
 from affect_msgs.msg import FaceObservationArray, FaceWindow
 from affect_ros.convert import msg_to_face_frame, window_to_msg
+from affect_ros.diagnostics import StageDiagnostics
 from affect_ros.params import ParameterBinding
 from affect_ros.qos import RESULTS_QOS
 from affect_ros.runner import run_node
@@ -39,14 +41,21 @@ class WindowSyncNode(Node):
                                                  qos_profile=RESULTS_QOS)
         self._faces.registerCallback(self._on_faces)
         self._reported_drops = 0
+        self._diagnostics = StageDiagnostics(self, 'windows', 0.0, 20.0)
+        self._diagnostics.drops('dropped_observations',
+                                lambda: sum(self._windower.stats.dropped.values()))
+        self._diagnostics.value('observations_received',
+                                lambda: self._windower.stats.observations_received)
 
     def _configure(self, values: Dict[str, Any]) -> None:
         self._windower = Windower(WindowConfig.from_params(values))
 
     def _on_faces(self, msg: FaceObservationArray) -> None:
         resets = self._windower.stats.clock_resets
+        started = time.perf_counter()
         for window in self._windower.push(msg_to_face_frame(msg)):
             self._pub.publish(window_to_msg(window))
+            self._diagnostics.output(time.perf_counter() - started)
         stats = self._windower.stats
         if stats.clock_resets != resets:
             self.get_logger().warn('stamps jumped back (replay loop or clock reset): windows '
