@@ -128,6 +128,14 @@ def _bench(args: argparse.Namespace) -> int:
     return 0
 
 
+def _eval(args: argparse.Namespace) -> int:
+    from affect_core.evaluation import evaluate_fusion, format_fusion
+
+    results = evaluate_fusion(args.params, args.duration, args.people, args.seed)
+    print(format_fusion(results, args.duration, args.people))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``affect`` command."""
     parser = argparse.ArgumentParser(prog="affect", description=__doc__)
@@ -190,6 +198,15 @@ def build_parser() -> argparse.ArgumentParser:
                        "the stream, default 3600)")
     bench.add_argument("--threads", type=int, default=1, help="OpenCV threads (default 1)")
     bench.set_defaults(func=_bench)
+
+    evaluate = sub.add_parser("eval", help="measure a stage on the simulated rig")
+    evaluate.add_argument("target", choices=("fusion",), help="what to evaluate")
+    evaluate.add_argument("--duration", type=float, default=60.0,
+                          help="seconds of rig time per preset")
+    evaluate.add_argument("--people", type=int, default=2, help="people in the rig")
+    evaluate.add_argument("--seed", type=int, default=0)
+    evaluate.add_argument("--params", default=str(DEFAULT_PARAMS), help="parameter file")
+    evaluate.set_defaults(func=_eval)
 
     train = sub.add_parser("train", help="train, calibrate and export an emotion ViT on rig data")
     train.add_argument("--out", default="models/affect_vit_micro_rig.onnx",

@@ -47,13 +47,11 @@ def macro_f1(truth: npt.NDArray[np.int64], predicted: npt.NDArray[np.int64]) -> 
     return float(np.mean(scores)) if scores else float("nan")
 
 
-def expected_calibration_error(probabilities: npt.NDArray[np.floating],
-                               truth: npt.NDArray[np.int64], bins: int = 15) -> float:
-    """ECE of the top-1 confidence with equal-width bins."""
-    if not len(truth):
+def calibration_error(confidence: npt.NDArray[np.floating], correct: npt.NDArray[np.bool_],
+                      bins: int = 15) -> float:
+    """ECE of stated confidences against whether each answer was right."""
+    if not len(confidence):
         return float("nan")
-    confidence = probabilities.max(axis=1)
-    correct = probabilities.argmax(axis=1) == truth
     edges = np.linspace(0.0, 1.0, bins + 1)
     index = np.clip(np.digitize(confidence, edges[1:-1], right=True), 0, bins - 1)
     ece = 0.0
@@ -62,6 +60,13 @@ def expected_calibration_error(probabilities: npt.NDArray[np.floating],
         if members.any():
             ece += members.mean() * abs(correct[members].mean() - confidence[members].mean())
     return float(ece)
+
+
+def expected_calibration_error(probabilities: npt.NDArray[np.floating],
+                               truth: npt.NDArray[np.int64], bins: int = 15) -> float:
+    """ECE of the top-1 confidence with equal-width bins."""
+    return calibration_error(probabilities.max(axis=1), probabilities.argmax(axis=1) == truth,
+                             bins)
 
 
 def subgroup_accuracy(truth: npt.NDArray[np.int64], predicted: npt.NDArray[np.int64],

@@ -28,6 +28,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from tqdm import tqdm
 
 from affect_core import labels
@@ -46,7 +47,7 @@ from affect_core.sources.base import Source
 from affect_core.sources.concrete import SimSource, open_source
 from affect_core.stereo import StereoConfig, StereoDepth
 from affect_core.sync.associate import AssociationStats, NearestAssociator
-from affect_core.types import Emotion, FaceFrame, FaceWindow, ImageFrame
+from affect_core.types import Emotion, FaceFrame, FaceWindow, ImageFrame, WindowPrediction
 from affect_core.window import WindowConfig, Windower
 
 # Node names of the ROS 2 graph, i.e. the sections of the parameter file.
@@ -60,6 +61,21 @@ JSONL_FILE = "emotions.jsonl"
 def recording_path(out_dir: Path) -> Path:
     """Where ``affect lab`` writes its /emotion recording inside ``out_dir``."""
     return out_dir / RECORDING_DIR
+
+
+@dataclass(frozen=True)
+class ScoredWindow:
+    """One window's estimate next to the rig's truth, with and without fusion."""
+
+    person_id: str
+    end_ns: int
+    truth: str
+    subgroup: str
+    fused: str  # top fused label (whether or not the window abstained)
+    confidence: float
+    abstained: bool
+    unfused: str  # top label of the plain mean of the samples, no weighting or smoothing
+    unfused_confidence: float
 
 
 @dataclass
@@ -88,6 +104,7 @@ class LabSummary:
     truth_answered: int = 0
     truth_correct: int = 0
     truth_windows: int = 0
+    scored: list[ScoredWindow] = field(default_factory=list)
 
     @property
     def truth_accuracy(self) -> float:
@@ -178,7 +195,8 @@ class _TruthMatcher:
             if best is not None and iou(obs.box_px, best.box_px) >= 0.3:
                 self._votes.setdefault(obs.person_id, Counter())[best.truth_id] += 1
 
-    def score(self, emotion: Emotion, summary: LabSummary) -> None:
+    def score(self, emotion: Emotion, prediction: WindowPrediction,
+              summary: LabSummary) -> None:
         votes = self._votes.get(emotion.person_id)
         if not votes:
             return
@@ -192,6 +210,15 @@ class _TruthMatcher:
         if not emotion.abstained:
             summary.truth_answered += 1
             summary.truth_correct += int(emotion.expression == truths[0].category)
+        # The same window without fusion: the plain mean of the samples' probabilities.
+        raw = prediction.probabilities.mean(axis=0) if len(prediction.probabilities) else None
+        summary.scored.append(ScoredWindow(
+            person_id=emotion.person_id, end_ns=emotion.stamp_ns, truth=truths[0].category,
+            subgroup=truths[0].subgroup, fused=emotion.labels[int(np.argmax(
+                emotion.probabilities))], confidence=emotion.confidence,
+            abstained=emotion.abstained,
+            unfused=prediction.labels[int(np.argmax(raw))] if raw is not None else "",
+            unfused_confidence=float(np.max(raw)) if raw is not None else 0.0))
 
 
 class LabPipeline:
@@ -278,7 +305,7 @@ class LabPipeline:
                     prediction = vit.predict(window)
                     t1 = time.perf_counter()
                     emotion: Emotion = fusion.fuse(prediction)
-                    truth.score(emotion, summary)
+                    truth.score(emotion, prediction, summary)
                     bag.write(emotion)
                     jsonl.write(emotion)
                     spent["model"] += t1 - t0
