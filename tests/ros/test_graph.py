@@ -126,6 +126,11 @@ def test_launch_brings_the_graph_up_and_emotion_flows(ros_node: object) -> None:
     sub = ros_node.create_subscription(
         Emotion, "emotion", received.append,
         QoSProfile(depth=50, reliability=ReliabilityPolicy.RELIABLE))
+    from visualization_msgs.msg import MarkerArray
+
+    markers: list[object] = []
+    marker_sub = ros_node.create_subscription(
+        MarkerArray, "affect/markers", lambda msg: markers.extend(msg.markers), 10)
     statuses: dict[str, object] = {}
     diag_sub = ros_node.create_subscription(
         DiagnosticArray, "/diagnostics",
@@ -149,6 +154,7 @@ def test_launch_brings_the_graph_up_and_emotion_flows(ros_node: object) -> None:
         code, out = _stop(launch, timeout_s=30.0)
         ros_node.destroy_subscription(sub)
         ros_node.destroy_subscription(diag_sub)
+        ros_node.destroy_subscription(marker_sub)
     assert len(received) >= 3, out[-4000:]
     # Every node reports on /diagnostics: rate, and the model behind the estimates.
     for node in NODES:
@@ -156,6 +162,10 @@ def test_launch_brings_the_graph_up_and_emotion_flows(ros_node: object) -> None:
         assert status is not None, f"no diagnostics from {node}: {sorted(statuses)}"
         values = {kv.key: kv.value for kv in status.values}
         assert "rate_hz" in values and "outputs" in values
+    # rviz2: a label at each person's head, in the camera frame.
+    assert markers, "no /affect/markers"
+    assert markers[0].header.frame_id == "ir_camera_optical_frame"
+    assert markers[0].text.startswith("p") and 0.5 < markers[0].pose.position.z < 2.0
     vit = next(v for k, v in statuses.items() if k.startswith("emotion_vit:"))
     assert {kv.key: kv.value for kv in vit.values}["execution_provider"] == \
         "CPUExecutionProvider"

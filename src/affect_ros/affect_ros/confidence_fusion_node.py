@@ -18,13 +18,15 @@ import time
 from typing import Any, Dict
 
 from affect_core.fusion import ConfidenceFusion, FusionConfig, PARAMS
+from affect_core.markers import label_marker
 from affect_msgs.msg import Emotion, WindowPrediction
-from affect_ros.convert import emotion_to_msg, msg_to_prediction
+from affect_ros.convert import emotion_to_msg, marker_msg, msg_to_prediction
 from affect_ros.diagnostics import StageDiagnostics
 from affect_ros.params import ParameterBinding
 from affect_ros.qos import EMOTION_QOS, RESULTS_QOS
 from affect_ros.runner import run_node
 from rclpy.node import Node
+from visualization_msgs.msg import Marker, MarkerArray
 
 
 class ConfidenceFusionNode(Node):
@@ -35,6 +37,10 @@ class ConfidenceFusionNode(Node):
         self._params = ParameterBinding(self, PARAMS, self._configure)
         self._configure(self._params.values)
         self._pub = self.create_publisher(Emotion, 'emotion', EMOTION_QOS)
+        self._markers_pub = self.create_publisher(MarkerArray, 'affect/markers', 10)
+        self._marker_ids: Dict[str, int] = {}
+        self._last_seen: Dict[str, float] = {}
+        self.create_timer(1.0, self._remove_departed)
         self.create_subscription(WindowPrediction, 'affect/window_predictions',
                                  self._on_prediction, RESULTS_QOS)
         self._diagnostics = StageDiagnostics(self, 'emotions', 0.0, 20.0)
@@ -50,8 +56,30 @@ class ConfidenceFusionNode(Node):
 
     def _on_prediction(self, msg: WindowPrediction) -> None:
         started = time.perf_counter()
-        self._pub.publish(emotion_to_msg(self._fusion.fuse(msg_to_prediction(msg))))
+        emotion = self._fusion.fuse(msg_to_prediction(msg))
+        self._pub.publish(emotion_to_msg(emotion))
+        self._publish_marker(emotion)
         self._diagnostics.output(time.perf_counter() - started)
+
+    def _publish_marker(self, emotion: Any) -> None:
+        marker_id = self._marker_ids.setdefault(emotion.person_id, len(self._marker_ids) + 1)
+        self._last_seen[emotion.person_id] = time.monotonic()
+        spec = label_marker(emotion, marker_id, 2.0 * self._fusion.config.person_timeout_s)
+        if spec is not None:
+            self._markers_pub.publish(MarkerArray(markers=[marker_msg(spec)]))
+
+    def _remove_departed(self) -> None:
+        timeout_s = self._fusion.config.person_timeout_s
+        now = time.monotonic()
+        gone = [p for p, seen in self._last_seen.items() if now - seen > timeout_s]
+        if not gone:
+            return
+        markers = []
+        for person_id in gone:
+            del self._last_seen[person_id]
+            marker = Marker(ns='affect', id=self._marker_ids[person_id], action=Marker.DELETE)
+            markers.append(marker)
+        self._markers_pub.publish(MarkerArray(markers=markers))
 
 
 def main(args=None) -> None:

@@ -17,6 +17,7 @@
 import math
 from typing import List, Optional, Sequence
 
+from affect_core.markers import LabelMarker
 from affect_core.sinks.records import emotion_record
 from affect_core.types import CameraModel, Emotion, FaceFrame, FaceObservation, FaceWindow
 from affect_core.types import FrameQuality, ImageFrame, WindowPrediction
@@ -30,7 +31,8 @@ from geometry_msgs.msg import Point, Quaternion
 import numpy as np
 from rosidl_runtime_py.set_message import set_message_fields
 from sensor_msgs.msg import CameraInfo, Image, RegionOfInterest
-from std_msgs.msg import Header
+from std_msgs.msg import ColorRGBA, Header
+from visualization_msgs.msg import Marker
 
 _BRIDGE = CvBridge()
 
@@ -223,3 +225,18 @@ def emotion_to_msg(emotion: Emotion, msg: Optional[EmotionMsg] = None) -> Emotio
     msg = msg or EmotionMsg()
     set_message_fields(msg, emotion_record(emotion))
     return msg
+
+
+def marker_msg(spec: LabelMarker) -> Marker:
+    """Build the TEXT_VIEW_FACING visualization_msgs/Marker of a label marker."""
+    marker = Marker(ns='affect', id=spec.marker_id, type=Marker.TEXT_VIEW_FACING,
+                    action=Marker.ADD, text=spec.text)
+    marker.header.frame_id = spec.frame_id
+    marker.pose.position = _point(spec.position_m)
+    marker.pose.orientation.w = 1.0
+    marker.scale.z = 0.06
+    marker.color = ColorRGBA(r=spec.rgba[0], g=spec.rgba[1], b=spec.rgba[2], a=spec.rgba[3])
+    sec = int(spec.lifetime_s)
+    marker.lifetime.sec = sec
+    marker.lifetime.nanosec = int((spec.lifetime_s - sec) * 1e9)
+    return marker
