@@ -14,6 +14,12 @@ import pytest
 os.environ.setdefault("ROS_DOMAIN_ID", "42")
 os.environ["ROS_LOCALHOST_ONLY"] = "1"  # Humble
 os.environ["ROS_AUTOMATIC_DISCOVERY_RANGE"] = "LOCALHOST"  # Jazzy and newer
+# The launch test runs ten processes plus this probe and the ros2 daemon; Cyclone DDS
+# hands out only ten participant indices on localhost unless told otherwise.
+os.environ.setdefault(
+    "CYCLONEDDS_URI",
+    "<CycloneDDS><Domain><Discovery><ParticipantIndex>auto</ParticipantIndex>"
+    "<MaxAutoParticipantIndex>64</MaxAutoParticipantIndex></Discovery></Domain></CycloneDDS>")
 
 try:
     import rclpy  # noqa: F401
@@ -36,3 +42,13 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if "tests/ros" in str(item.fspath):
             item.add_marker(pytest.mark.skip(reason=reason))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _stop_ros2_daemon() -> object:
+    """Leave no ros2 daemon behind (the lifecycle CLI starts one)."""
+    yield
+    if rclpy is not None:
+        import subprocess
+
+        subprocess.run(["ros2", "daemon", "stop"], capture_output=True, timeout=60, check=False)

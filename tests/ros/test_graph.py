@@ -63,10 +63,20 @@ def _wait_for_publisher(probe: object, name: str, topic: str, timeout_s: float) 
     return False
 
 
+def _lifecycle_set(node: str, transition: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(["ros2", "lifecycle", "set", f"/{node}", transition],
+                          capture_output=True, text=True, timeout=60, check=False)
+
+
 @pytest.mark.parametrize("executable", NODES)
 def test_each_node_starts_and_stops_cleanly(ros_node: object, executable: str) -> None:
     process = _start(["ros2", "run", "affect_ros", executable])
     try:
+        if executable == "emotion_vit":  # a lifecycle node: configure, then activate
+            assert _wait_for_publisher(ros_node, executable, "/parameter_events", 40.0)
+            for transition in ("configure", "activate"):
+                result = _lifecycle_set(executable, transition)
+                assert "Transitioning successful" in result.stdout, result.stdout + result.stderr
         assert _wait_for_publisher(ros_node, executable, NODES[executable], 40.0), \
             f"{executable} did not come up"
         assert process.poll() is None
@@ -104,13 +114,22 @@ def test_ir_camera_publishes_frames_of_a_video(ros_node: object, tmp_path: Path)
     assert received[0].header.frame_id == "ir_camera_optical_frame"
 
 
-def test_missing_model_fails_once_with_a_clear_message() -> None:
-    result = subprocess.run(["ros2", "run", "affect_ros", "emotion_vit", "--ros-args", "-p",
-                             "model_path:=/nonexistent/model.onnx"],
-                            capture_output=True, text=True, timeout=60, check=False)
-    assert result.returncode != 0
-    assert "model file not found" in result.stdout + result.stderr
-    assert "Traceback" not in result.stdout + result.stderr
+def test_missing_model_fails_the_configure_transition_with_a_clear_message(
+        ros_node: object) -> None:
+    process = _start(["ros2", "run", "affect_ros", "emotion_vit", "--ros-args", "-p",
+                      "model_path:=/nonexistent/model.onnx"])
+    try:
+        assert _wait_for_publisher(ros_node, "emotion_vit", "/parameter_events", 40.0)
+        result = _lifecycle_set("emotion_vit", "configure")
+        assert "Transitioning failed" in result.stdout + result.stderr
+        state = subprocess.run(["ros2", "lifecycle", "get", "/emotion_vit"],
+                               capture_output=True, text=True, timeout=60, check=False)
+        assert state.stdout.startswith("unconfigured")
+        assert process.poll() is None  # still up, no crash loop
+    finally:
+        code, out = _stop(process)
+    assert "model file not found" in out
+    assert "Traceback" not in out
 
 
 def test_launch_brings_the_graph_up_and_emotion_flows(ros_node: object) -> None:

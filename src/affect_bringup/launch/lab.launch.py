@@ -26,10 +26,15 @@ import os
 
 from ament_index_python.packages import get_package_share_directory
 from launch import LaunchDescription
-from launch.actions import DeclareLaunchArgument, OpaqueFunction
+from launch.actions import DeclareLaunchArgument, EmitEvent, OpaqueFunction
+from launch.actions import RegisterEventHandler
 from launch.conditions import IfCondition, UnlessCondition
+from launch.events import matches_action
 from launch.substitutions import LaunchConfiguration
-from launch_ros.actions import Node
+from launch_ros.actions import LifecycleNode, Node
+from launch_ros.event_handlers import OnStateTransition
+from launch_ros.events.lifecycle import ChangeState
+from lifecycle_msgs.msg import Transition
 import yaml
 
 STAGES = ('stereo_depth', 'face_tracker', 'window_sync', 'emotion_vit', 'confidence_fusion')
@@ -41,11 +46,32 @@ def _graph(context, *args, **kwargs):
     nodes = []
     for stage in STAGES:
         parameters = [params_file]
-        if stage == 'emotion_vit' and model_path:
-            parameters.append({'model_path': model_path})
+        if stage == 'emotion_vit':
+            if model_path:
+                parameters.append({'model_path': model_path})
+            nodes += _lifecycle(stage, parameters)
+            continue
         nodes.append(Node(package='affect_ros', executable=stage, name=stage,
                           parameters=parameters, output='screen'))
     return nodes
+
+
+def _lifecycle(stage, parameters):
+    """Start a lifecycle node, configure it, and activate it once it is configured."""
+    node = LifecycleNode(package='affect_ros', executable=stage, name=stage, namespace='',
+                         parameters=parameters, output='screen')
+
+    def change(transition):
+        return EmitEvent(event=ChangeState(lifecycle_node_matcher=matches_action(node),
+                                           transition_id=transition))
+
+    return [
+        node,
+        RegisterEventHandler(OnStateTransition(
+            target_lifecycle_node=node, goal_state='inactive',
+            entities=[change(Transition.TRANSITION_ACTIVATE)])),
+        change(Transition.TRANSITION_CONFIGURE),
+    ]
 
 
 def _transforms(context, *args, **kwargs):

@@ -12,11 +12,19 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""emotion_vit: the ONNX emotion model on each window's sampled face crops."""
+"""
+emotion_vit: the ONNX emotion model on each window's sampled face crops.
+
+A lifecycle node: the model is loaded on configure (a missing, corrupt or mismatched
+model fails that transition with the reason, and the node stays unconfigured instead
+of crashing), and windows are consumed and predictions published while active.
+lab.launch.py brings it to active.
+"""
 
 import time
-from typing import Any, Dict
+from typing import Any, Dict, Optional
 
+from affect_core.errors import AffectError
 from affect_core.model.stage import EmotionVit, EmotionVitConfig, PARAMS
 from affect_msgs.msg import FaceWindow, WindowPrediction
 from affect_ros.convert import msg_to_window, prediction_to_msg
@@ -24,31 +32,70 @@ from affect_ros.diagnostics import StageDiagnostics
 from affect_ros.params import ParameterBinding
 from affect_ros.qos import RESULTS_QOS
 from affect_ros.runner import run_node
-from rclpy.node import Node
+from rclpy.lifecycle import Node as LifecycleNode
+from rclpy.lifecycle import State, TransitionCallbackReturn
 
 
-class EmotionVitNode(Node):
-    """Loads the model (failing at start-up with a clear message) and runs it per window."""
+class EmotionVitNode(LifecycleNode):
+    """Runs the model per window while active."""
 
     def __init__(self) -> None:
         super().__init__('emotion_vit')
-        self._params = ParameterBinding(self, PARAMS, self._configure)
-        self._configure(self._params.values)
-        self._pub = self.create_publisher(WindowPrediction, 'affect/window_predictions',
-                                          RESULTS_QOS)
-        self.create_subscription(FaceWindow, 'affect/face_windows', self._on_window,
-                                 RESULTS_QOS)
+        self._vit: Optional[EmotionVit] = None
+        self._pub: Any = None
+        self._sub: Any = None
+        self._params = ParameterBinding(self, PARAMS, self._reload)
         self._diagnostics = StageDiagnostics(self, 'windows', 0.0, 100.0)
-        self._diagnostics.value('model_id', lambda: self._vit.model.metadata.model_id)
-        self._diagnostics.value('execution_provider', lambda: self._vit.model.provider)
+        self._diagnostics.value('state', lambda: 'configured' if self._vit else 'unconfigured')
+        self._diagnostics.value('model_id', lambda: self._vit.model.metadata.model_id
+                                if self._vit else '')
+        self._diagnostics.value('execution_provider', lambda: self._vit.model.provider
+                                if self._vit else '')
 
-    def _configure(self, values: Dict[str, Any]) -> None:
-        self._vit = EmotionVit(EmotionVitConfig.from_params(values))
-        meta = self._vit.model.metadata
-        self.get_logger().info(f'model {meta.model_id} on {self._vit.model.provider}; '
+    def _load(self, values: Dict[str, Any]) -> EmotionVit:
+        vit = EmotionVit(EmotionVitConfig.from_params(values))
+        meta = vit.model.metadata
+        self.get_logger().info(f'model {meta.model_id} on {vit.model.provider}; '
                                f'trained on: {meta.training_data}')
+        return vit
+
+    def _reload(self, values: Dict[str, Any]) -> None:
+        if self._vit is not None:  # a new model path takes effect at once when configured
+            self._vit = self._load(values)
+
+    def on_configure(self, state: State) -> TransitionCallbackReturn:
+        """Load the model; fail the transition, with the reason, if it cannot be used."""
+        try:
+            self._vit = self._load(self._params.values)
+        except AffectError as err:
+            self.get_logger().error(f'cannot configure: {err}')
+            return TransitionCallbackReturn.FAILURE
+        self._pub = self.create_lifecycle_publisher(WindowPrediction,
+                                                    'affect/window_predictions', RESULTS_QOS)
+        self._sub = self.create_subscription(FaceWindow, 'affect/face_windows',
+                                             self._on_window, RESULTS_QOS)
+        return TransitionCallbackReturn.SUCCESS
+
+    def on_cleanup(self, state: State) -> TransitionCallbackReturn:
+        """Release the model and the interfaces."""
+        self._release()
+        return TransitionCallbackReturn.SUCCESS
+
+    def on_shutdown(self, state: State) -> TransitionCallbackReturn:
+        """Release everything on the way out."""
+        self._release()
+        return TransitionCallbackReturn.SUCCESS
+
+    def _release(self) -> None:
+        if self._sub is not None:
+            self.destroy_subscription(self._sub)
+        if self._pub is not None:
+            self.destroy_lifecycle_publisher(self._pub)
+        self._vit, self._pub, self._sub = None, None, None
 
     def _on_window(self, msg: FaceWindow) -> None:
+        if self._vit is None or self._pub is None:
+            return
         started = time.perf_counter()
         self._pub.publish(prediction_to_msg(self._vit.predict(msg_to_window(msg))))
         self._diagnostics.output(time.perf_counter() - started)

@@ -71,6 +71,8 @@ class ParameterBinding:
         self._node = node
 
     def _on_set(self, parameters: list) -> SetParametersResult:
+        if not any(p.name in self._specs for p in parameters):
+            return SetParametersResult(successful=True)  # another component's parameter
         updated = dict(self.values)
         for parameter in parameters:
             spec = self._specs.get(parameter.name)
