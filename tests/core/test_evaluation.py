@@ -45,3 +45,30 @@ def test_figures_by_hand() -> None:
     assert result.coverage == pytest.approx(0.75)
     assert result.accuracy_answered == pytest.approx(1.0)  # h/h, n/n, n/n
     assert result.accuracy_unfused == pytest.approx(0.5)
+
+
+def _scored(confidences: list[float], correct: list[bool]) -> list[ScoredWindow]:
+    return [ScoredWindow("p1", i, "happy", "g", "happy" if ok else "sad", c, False, "happy",
+                         0.5) for i, (c, ok) in enumerate(zip(confidences, correct))]
+
+
+def test_threshold_for_a_target_precision_keeps_the_most_coverage() -> None:
+    from affect_core.evaluation import choose_threshold
+
+    windows = _scored([0.9, 0.8, 0.7, 0.6, 0.5], [True, True, False, True, False])
+    # Answering >= 0.8: 2/2 right; >= 0.6: 3/4; >= 0.5: 3/5.
+    best = choose_threshold(windows, target_precision=0.75)
+    assert best is not None and best.abstain_below == 0.6
+    assert best.precision == pytest.approx(0.75) and best.coverage == pytest.approx(0.8)
+    assert choose_threshold(windows, target_precision=1.0).abstain_below == 0.8
+    assert choose_threshold(_scored([0.9], [False]), target_precision=0.5) is None
+
+
+def test_threshold_for_a_target_coverage_is_the_highest_that_keeps_it() -> None:
+    from affect_core.evaluation import choose_threshold
+
+    windows = _scored([0.9, 0.8, 0.7, 0.6, 0.5], [True, True, False, True, False])
+    best = choose_threshold(windows, target_coverage=0.6)
+    assert best is not None and best.abstain_below == 0.7 and best.coverage == pytest.approx(0.6)
+    with pytest.raises(ValueError):
+        choose_threshold(windows)

@@ -132,7 +132,8 @@ def _eval(args: argparse.Namespace) -> int:
     from affect_core.evaluation import evaluate_fusion, format_fusion
 
     results = evaluate_fusion(args.params, args.duration, args.people, args.seed)
-    print(format_fusion(results, args.duration, args.people))
+    print(format_fusion(results, args.duration, args.people, args.target_precision,
+                        args.target_coverage))
     return 0
 
 
@@ -206,6 +207,10 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--people", type=int, default=2, help="people in the rig")
     evaluate.add_argument("--seed", type=int, default=0)
     evaluate.add_argument("--params", default=str(DEFAULT_PARAMS), help="parameter file")
+    evaluate.add_argument("--target-precision", type=float, default=None,
+                          help="print the abstain_below that reaches this precision")
+    evaluate.add_argument("--target-coverage", type=float, default=None,
+                          help="print the abstain_below that keeps this coverage")
     evaluate.set_defaults(func=_eval)
 
     train = sub.add_parser("train", help="train, calibrate and export an emotion ViT on rig data")

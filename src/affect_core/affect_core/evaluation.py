@@ -87,6 +87,7 @@ class FusionFigures:
     ece_unfused: float
     spikes_per_min_fused: float
     spikes_per_min_unfused: float
+    windows_scored: tuple[ScoredWindow, ...] = ()
 
 
 def figures(preset: str, windows: Sequence[ScoredWindow], minutes: float,
@@ -106,6 +107,7 @@ def figures(preset: str, windows: Sequence[ScoredWindow], minutes: float,
                                       correct_unfused),
         spikes_per_min_fused=count_spikes(windows, hop_s, fused=True) / minutes,
         spikes_per_min_unfused=count_spikes(windows, hop_s, fused=False) / minutes,
+        windows_scored=tuple(windows),
     )
 
 
@@ -124,8 +126,10 @@ def evaluate_fusion(params_file: str, duration_s: float, people: int,
     return results
 
 
-def format_fusion(results: Sequence[FusionFigures], duration_s: float, people: int) -> str:
-    """The printed table."""
+def format_fusion(results: Sequence[FusionFigures], duration_s: float, people: int,
+                  target_precision: float | None = None,
+                  target_coverage: float | None = None) -> str:
+    """The printed table, and the thresholds meeting the targets when given."""
     lines = [f"confidence fusion on the simulated rig (synthetic; {duration_s:.0f} s, {people} "
              "people per preset):",
              f"{'preset':<14}{'windows':>8}{'coverage':>9}{'acc@cov':>8}{'acc raw':>8}"
@@ -140,4 +144,52 @@ def format_fusion(results: Sequence[FusionFigures], duration_s: float, people: i
                      f"{100 * cut:>5.0f}%")
     lines.append("acc@cov: accuracy of answered windows; raw: plain mean of the samples, no "
                  "fusion; spikes: non-neutral labels under 1 s against neutral truth")
+    for r in results:
+        for name, target in (("precision", target_precision), ("coverage", target_coverage)):
+            if target is None:
+                continue
+            chosen = (choose_threshold(r.windows_scored, target_precision=target)
+                      if name == "precision" else
+                      choose_threshold(r.windows_scored, target_coverage=target))
+            lines.append(f"{r.preset}: {name} {target:.2f} " + (
+                "cannot be met" if chosen is None else
+                f"-> abstain_below {chosen.abstain_below:.3f} (precision "
+                f"{100 * chosen.precision:.1f} %, coverage {100 * chosen.coverage:.1f} %)"))
     return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class Threshold:
+    """An abstention threshold and what it gives on the scored windows."""
+
+    abstain_below: float
+    precision: float
+    coverage: float
+
+
+def choose_threshold(windows: Sequence[ScoredWindow], target_precision: float | None = None,
+                     target_coverage: float | None = None) -> Threshold | None:
+    """The ``abstain_below`` meeting a target precision (most coverage) or coverage.
+
+    Precision is the accuracy of the windows answered at that threshold; coverage their
+    share. With a target precision, the lowest threshold reaching it; with a target
+    coverage, the highest threshold keeping it. None when no threshold meets the target.
+    """
+    if (target_precision is None) == (target_coverage is None):
+        raise ValueError("give exactly one of target_precision and target_coverage")
+    if not windows:
+        return None
+    order = sorted(windows, key=lambda w: -w.confidence)
+    correct = np.cumsum([w.fused == w.truth for w in order])
+    candidates = []
+    for i, window in enumerate(order):
+        if i + 1 < len(order) and order[i + 1].confidence == window.confidence:
+            continue  # a threshold keeps every window of equal confidence together
+        candidates.append(Threshold(window.confidence, float(correct[i]) / (i + 1),
+                                    (i + 1) / len(order)))
+    if target_precision is not None:
+        meeting = [c for c in candidates if c.precision >= target_precision]
+        return max(meeting, key=lambda c: c.coverage) if meeting else None
+    assert target_coverage is not None
+    meeting = [c for c in candidates if c.coverage >= target_coverage]
+    return min(meeting, key=lambda c: c.coverage) if meeting else None
