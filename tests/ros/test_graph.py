@@ -150,6 +150,16 @@ def test_launch_brings_the_graph_up_and_emotion_flows(ros_node: object) -> None:
     markers: list[object] = []
     marker_sub = ros_node.create_subscription(
         MarkerArray, "affect/markers", lambda msg: markers.extend(msg.markers), 10)
+    try:
+        from hri_msgs.msg import Expression, IdsList
+    except ImportError:
+        Expression = IdsList = None  # REP-155 topics are off without hri_msgs
+    hri_expressions: list[object] = []
+    hri_tracked: list[object] = []
+    hri_subs = [] if Expression is None else [
+        ros_node.create_subscription(Expression, "/humans/faces/p1/expression",
+                                     hri_expressions.append, 10),
+        ros_node.create_subscription(IdsList, "/humans/faces/tracked", hri_tracked.append, 10)]
     statuses: dict[str, object] = {}
     diag_sub = ros_node.create_subscription(
         DiagnosticArray, "/diagnostics",
@@ -174,6 +184,8 @@ def test_launch_brings_the_graph_up_and_emotion_flows(ros_node: object) -> None:
         ros_node.destroy_subscription(sub)
         ros_node.destroy_subscription(diag_sub)
         ros_node.destroy_subscription(marker_sub)
+        for hri_sub in hri_subs:
+            ros_node.destroy_subscription(hri_sub)
     assert len(received) >= 3, out[-4000:]
     # Every node reports on /diagnostics: rate, and the model behind the estimates.
     for node in NODES:
@@ -181,6 +193,12 @@ def test_launch_brings_the_graph_up_and_emotion_flows(ros_node: object) -> None:
         assert status is not None, f"no diagnostics from {node}: {sorted(statuses)}"
         values = {kv.key: kv.value for kv in status.values}
         assert "rate_hz" in values and "outputs" in values
+    if Expression is not None:  # REP-155, where hri_msgs is installed
+        assert hri_tracked and list(hri_tracked[-1].ids) == ["p1"]
+        answered = [m for m in received if not m.abstained and m.expression != "contempt"]
+        if answered:
+            assert hri_expressions, "no /humans/faces/p1/expression"
+            assert hri_expressions[0].expression in {m.expression for m in answered}
     # rviz2: a label at each person's head, in the camera frame.
     assert markers, "no /affect/markers"
     assert markers[0].header.frame_id == "ir_camera_optical_frame"

@@ -22,6 +22,7 @@ from affect_core.markers import label_marker
 from affect_msgs.msg import Emotion, WindowPrediction
 from affect_ros.convert import emotion_to_msg, marker_msg, msg_to_prediction
 from affect_ros.diagnostics import StageDiagnostics
+from affect_ros.hri import HriBridge
 from affect_ros.params import ParameterBinding
 from affect_ros.qos import EMOTION_QOS, RESULTS_QOS
 from affect_ros.runner import run_node
@@ -38,6 +39,7 @@ class ConfidenceFusionNode(Node):
         self._configure(self._params.values)
         self._pub = self.create_publisher(Emotion, 'emotion', EMOTION_QOS)
         self._markers_pub = self.create_publisher(MarkerArray, 'affect/markers', 10)
+        self._hri = HriBridge(self)
         self._marker_ids: Dict[str, int] = {}
         self._last_seen: Dict[str, float] = {}
         self.create_timer(1.0, self._remove_departed)
@@ -59,6 +61,7 @@ class ConfidenceFusionNode(Node):
         emotion = self._fusion.fuse(msg_to_prediction(msg))
         self._pub.publish(emotion_to_msg(emotion))
         self._publish_marker(emotion)
+        self._hri.publish(emotion, list(self._last_seen))
         self._diagnostics.output(time.perf_counter() - started)
 
     def _publish_marker(self, emotion: Any) -> None:
@@ -77,9 +80,11 @@ class ConfidenceFusionNode(Node):
         markers = []
         for person_id in gone:
             del self._last_seen[person_id]
+            self._hri.forget(person_id)
             marker = Marker(ns='affect', id=self._marker_ids[person_id], action=Marker.DELETE)
             markers.append(marker)
         self._markers_pub.publish(MarkerArray(markers=markers))
+        self._hri.publish_tracked(list(self._last_seen))
 
 
 def main(args=None) -> None:
