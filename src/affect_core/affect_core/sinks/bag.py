@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from pathlib import Path
 from types import TracebackType
+from typing import Any, TypeVar
 
 from rosbags.rosbag2 import StoragePlugin, Writer
 from rosbags.rosbag2.errors import WriterError
@@ -35,11 +36,13 @@ from affect_core.types import Emotion
 EMOTION_TOPIC = "/emotion"
 EMOTION_TYPE = "affect_msgs/msg/Emotion"
 
+_Recording = TypeVar("_Recording", bound="McapRecording")
 
-class BagSink:
-    """Writes /emotion (affect_msgs/msg/Emotion) into a new rosbag2 MCAP directory."""
 
-    def __init__(self, path: str | Path, topic: str = EMOTION_TOPIC) -> None:
+class McapRecording:
+    """A new rosbag2 MCAP directory with typed topics, written from message records."""
+
+    def __init__(self, path: str | Path, topics: dict[str, str]) -> None:
         self.path = Path(path)
         self._store = typestore()
         self._writer = Writer(self.path, version=8, storage_plugin=StoragePlugin.MCAP)
@@ -47,24 +50,38 @@ class BagSink:
             self._writer.open()
         except WriterError as err:
             raise RecordingError(f"cannot create recording {self.path}: {err}") from err
-        self._connection = self._writer.add_connection(topic, EMOTION_TYPE,
-                                                       typestore=self._store)
-        self.count = 0
+        self._types = dict(topics)
+        self._connections = {
+            topic: self._writer.add_connection(topic, msgtype, typestore=self._store)
+            for topic, msgtype in topics.items()}
+        self.messages = 0
 
-    def write(self, emotion: Emotion) -> None:
-        """Record one Emotion at its window-end stamp."""
-        msg = build_message(EMOTION_TYPE, emotion_record(emotion))
-        data = self._store.serialize_cdr(msg, EMOTION_TYPE)
-        self._writer.write(self._connection, emotion.stamp_ns, data)
-        self.count += 1
+    def write_record(self, topic: str, record: dict[str, Any], stamp_ns: int) -> None:
+        """Serialise a message-shaped record of ``topic``'s type and write it at ``stamp_ns``."""
+        msgtype = self._types[topic]
+        data = self._store.serialize_cdr(build_message(msgtype, record), msgtype)
+        self._writer.write(self._connections[topic], stamp_ns, data)
+        self.messages += 1
 
     def close(self) -> None:
         """Finish the recording (writes metadata.yaml)."""
         self._writer.close()
 
-    def __enter__(self) -> BagSink:
+    def __enter__(self: _Recording) -> _Recording:
         return self
 
     def __exit__(self, kind: type[BaseException] | None, err: BaseException | None,
                  tb: TracebackType | None) -> None:
         self.close()
+
+
+class BagSink(McapRecording):
+    """Writes /emotion (affect_msgs/msg/Emotion) into a new rosbag2 MCAP directory."""
+
+    def __init__(self, path: str | Path, topic: str = EMOTION_TOPIC) -> None:
+        super().__init__(path, {topic: EMOTION_TYPE})
+        self._topic = topic
+
+    def write(self, emotion: Emotion) -> None:
+        """Record one Emotion at its window-end stamp."""
+        self.write_record(self._topic, emotion_record(emotion), emotion.stamp_ns)

@@ -22,14 +22,9 @@ camera_info. ``affect lab --source bag:DIR`` and ``ros2 bag play`` replay it.
 from __future__ import annotations
 
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 
-from rosbags.rosbag2 import StoragePlugin, Writer
-from rosbags.rosbag2.errors import WriterError
-
-from affect_core.errors import RecordingError
-from affect_core.sinks.messages import build_message, typestore
+from affect_core.sinks.bag import McapRecording
 from affect_core.sources.base import SensorFrame
 from affect_core.sources.concrete import (
     IR_INFO_TOPIC,
@@ -61,56 +56,29 @@ def camera_info_fields(camera: CameraModel, stamp_ns: int) -> dict[str, Any]:
     }
 
 
-class SensorBagWriter:
+class SensorBagWriter(McapRecording):
     """Writes SensorFrames as the ROS 2 sensor topics."""
 
     def __init__(self, path: str | Path, ir_camera: CameraModel | None) -> None:
-        self.path = Path(path)
-        self._store = typestore()
-        self._writer = Writer(self.path, version=8, storage_plugin=StoragePlugin.MCAP)
-        try:
-            self._writer.open()
-        except WriterError as err:
-            raise RecordingError(f"cannot create recording {self.path}: {err}") from err
-        self._connections = {
-            topic: self._writer.add_connection(topic, msgtype, typestore=self._store)
-            for topic, msgtype in ((IR_TOPIC, IMAGE), (IR_INFO_TOPIC, CAMERA_INFO),
-                                   (LEFT_TOPIC, IMAGE), (RIGHT_TOPIC, IMAGE),
-                                   (LEFT_INFO_TOPIC, CAMERA_INFO),
-                                   (RIGHT_INFO_TOPIC, CAMERA_INFO))}
+        super().__init__(path, {IR_TOPIC: IMAGE, IR_INFO_TOPIC: CAMERA_INFO, LEFT_TOPIC: IMAGE,
+                                RIGHT_TOPIC: IMAGE, LEFT_INFO_TOPIC: CAMERA_INFO,
+                                RIGHT_INFO_TOPIC: CAMERA_INFO})
         self._ir_camera = ir_camera
-        self.messages = 0
-
-    def _write(self, topic: str, msgtype: str, record: dict[str, Any], stamp_ns: int) -> None:
-        data = self._store.serialize_cdr(build_message(msgtype, record), msgtype)
-        self._writer.write(self._connections[topic], stamp_ns, data)
-        self.messages += 1
 
     def write(self, frame: SensorFrame) -> None:
         """Record one event of a source."""
         if frame.ir is not None:
-            self._write(IR_TOPIC, IMAGE, image_fields(frame.ir), frame.ir.stamp_ns)
+            self.write_record(IR_TOPIC, image_fields(frame.ir), frame.ir.stamp_ns)
             if self._ir_camera is not None:
-                self._write(IR_INFO_TOPIC, CAMERA_INFO,
-                            camera_info_fields(self._ir_camera, frame.ir.stamp_ns),
-                            frame.ir.stamp_ns)
+                self.write_record(IR_INFO_TOPIC,
+                                  camera_info_fields(self._ir_camera, frame.ir.stamp_ns),
+                                  frame.ir.stamp_ns)
         if frame.stereo is not None:
             s = frame.stereo
             for topic, info_topic, image, camera in (
                     (LEFT_TOPIC, LEFT_INFO_TOPIC, s.left, s.left_camera),
                     (RIGHT_TOPIC, RIGHT_INFO_TOPIC, s.right, s.right_camera)):
-                self._write(topic, IMAGE, image_fields(
+                self.write_record(topic, image_fields(
                     ImageFrame(s.stamp_ns, camera.frame_id, "mono8", image)), s.stamp_ns)
-                self._write(info_topic, CAMERA_INFO, camera_info_fields(camera, s.stamp_ns),
-                            s.stamp_ns)
-
-    def close(self) -> None:
-        """Finish the recording."""
-        self._writer.close()
-
-    def __enter__(self) -> SensorBagWriter:
-        return self
-
-    def __exit__(self, kind: type[BaseException] | None, err: BaseException | None,
-                 tb: TracebackType | None) -> None:
-        self.close()
+                self.write_record(info_topic, camera_info_fields(camera, s.stamp_ns),
+                                  s.stamp_ns)
