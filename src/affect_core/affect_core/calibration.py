@@ -51,10 +51,31 @@ class Calibration:
     distortion_model: str = "plumb_bob"
 
     def camera_model(self, frame_id: str) -> CameraModel:
-        """Rectified pinhole model from P; the baseline is -P[3] / P[0] (0 for a left one)."""
-        fx, fy = self.p[0], self.p[5]
-        return CameraModel(self.width_px, self.height_px, fx, fy, self.p[2], self.p[6],
-                           frame_id, baseline_m=-self.p[3] / fx if fx else 0.0)
+        """Rectified pinhole model from P (K where P is unset); baseline -P[3] / P[0]."""
+        fx = self.p[0] or self.k[0]
+        return CameraModel(self.width_px, self.height_px, fx, self.p[5] or self.k[4],
+                           self.p[2] or self.k[2], self.p[6] or self.k[5], frame_id,
+                           baseline_m=-self.p[3] / fx if fx else 0.0)
+
+    @classmethod
+    def from_info(cls, msg: Any) -> Calibration:
+        """The calibration a sensor_msgs/CameraInfo carries (rclpy or rosbags message)."""
+        return cls(str(msg.header.frame_id), int(msg.width), int(msg.height),
+                   tuple(float(v) for v in msg.k), tuple(float(v) for v in msg.d) or (0.0,) * 5,
+                   tuple(float(v) for v in msg.r), tuple(float(v) for v in msg.p),
+                   str(msg.distortion_model) or "plumb_bob")
+
+    def info_fields(self, frame_id: str, stamp_ns: int) -> dict[str, Any]:
+        """sensor_msgs/CameraInfo fields (message-shaped record) of this calibration."""
+        sec, nanosec = divmod(stamp_ns, 1_000_000_000)
+        return {
+            "header": {"stamp": {"sec": sec, "nanosec": nanosec}, "frame_id": frame_id},
+            "height": self.height_px, "width": self.width_px,
+            "distortion_model": self.distortion_model, "d": list(self.d), "k": list(self.k),
+            "r": list(self.r), "p": list(self.p), "binning_x": 0, "binning_y": 0,
+            "roi": {"x_offset": 0, "y_offset": 0, "height": 0, "width": 0,
+                    "do_rectify": False},
+        }
 
     @property
     def is_rectified(self) -> bool:

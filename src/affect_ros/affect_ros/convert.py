@@ -17,6 +17,7 @@
 import math
 from typing import List, Optional, Sequence
 
+from affect_core.calibration import Calibration
 from affect_core.markers import LabelMarker
 from affect_core.sinks.records import emotion_record
 from affect_core.types import CameraModel, Emotion, FaceFrame, FaceObservation, FaceWindow
@@ -64,24 +65,14 @@ def msg_to_image(msg: Image) -> ImageFrame:
 def camera_info_msg(camera: CameraModel, stamp_ns: int) -> CameraInfo:
     """Build a rectified sensor_msgs/CameraInfo (no distortion); P[3] = -fx * baseline."""
     msg = CameraInfo()
-    msg.header = Header(stamp=to_time(stamp_ns), frame_id=camera.frame_id)
-    msg.width, msg.height = camera.width_px, camera.height_px
-    msg.distortion_model = 'plumb_bob'
-    msg.d = [0.0] * 5
-    msg.k = [camera.fx_px, 0.0, camera.cx_px, 0.0, camera.fy_px, camera.cy_px, 0.0, 0.0, 1.0]
-    msg.r = [1.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 1.0]
-    msg.p = [camera.fx_px, 0.0, camera.cx_px, -camera.fx_px * camera.baseline_m,
-             0.0, camera.fy_px, camera.cy_px, 0.0, 0.0, 0.0, 1.0, 0.0]
+    set_message_fields(msg, Calibration.from_model(camera, camera.frame_id).info_fields(
+        camera.frame_id, stamp_ns))
     return msg
 
 
 def camera_model(msg: CameraInfo) -> CameraModel:
     """Read rectified intrinsics and baseline from a sensor_msgs/CameraInfo."""
-    fx = float(msg.p[0]) or float(msg.k[0])
-    baseline = -float(msg.p[3]) / fx if fx else 0.0
-    return CameraModel(int(msg.width), int(msg.height), fx, float(msg.p[5]) or float(msg.k[4]),
-                       float(msg.p[2]) or float(msg.k[2]), float(msg.p[6]) or float(msg.k[5]),
-                       msg.header.frame_id, baseline)
+    return Calibration.from_info(msg).camera_model(msg.header.frame_id)
 
 
 def _point(xyz: Sequence[float]) -> Point:

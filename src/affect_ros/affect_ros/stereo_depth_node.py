@@ -44,13 +44,6 @@ from sensor_msgs.msg import CameraInfo, Image
 from stereo_msgs.msg import DisparityImage
 
 
-def _calibration(msg: CameraInfo) -> Calibration:
-    d = tuple(float(v) for v in msg.d) or (0.0,) * 5
-    return Calibration(msg.header.frame_id, int(msg.width), int(msg.height),
-                       tuple(float(v) for v in msg.k), d, tuple(float(v) for v in msg.r),
-                       tuple(float(v) for v in msg.p), msg.distortion_model or 'plumb_bob')
-
-
 class StereoDepthNode(Node):
     """Semi-global (or block) matching on each synchronised pair, or depth pass-through."""
 
@@ -112,7 +105,9 @@ class StereoDepthNode(Node):
                tuple(right_info.k), tuple(right_info.d), tuple(right_info.r),
                tuple(right_info.p), left_info.width, left_info.height)
         if self._rectifier is None or self._rectifier[0] != key:
-            self._rectifier = (key, Rectifier(_calibration(left_info), _calibration(right_info)))
+            rectifier = Rectifier(Calibration.from_info(left_info),
+                                  Calibration.from_info(right_info))
+            self._rectifier = (key, rectifier)
         return self._rectifier[1]
 
     def _on_pair(self, left: Image, left_info: CameraInfo, right: Image,

@@ -24,6 +24,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from affect_core.calibration import Calibration
 from affect_core.sinks.bag import McapRecording
 from affect_core.sources.base import SensorFrame
 from affect_core.sources.concrete import (
@@ -43,17 +44,8 @@ CAMERA_INFO = "sensor_msgs/msg/CameraInfo"
 
 def camera_info_fields(camera: CameraModel, stamp_ns: int) -> dict[str, Any]:
     """sensor_msgs/CameraInfo fields (record form) of a rectified camera."""
-    sec, nanosec = divmod(stamp_ns, 1_000_000_000)
-    k = [camera.fx_px, 0.0, camera.cx_px, 0.0, camera.fy_px, camera.cy_px, 0.0, 0.0, 1.0]
-    p = [camera.fx_px, 0.0, camera.cx_px, -camera.fx_px * camera.baseline_m,
-         0.0, camera.fy_px, camera.cy_px, 0.0, 0.0, 0.0, 1.0, 0.0]
-    return {
-        "header": {"stamp": {"sec": sec, "nanosec": nanosec}, "frame_id": camera.frame_id},
-        "height": camera.height_px, "width": camera.width_px, "distortion_model": "plumb_bob",
-        "d": [0.0] * 5, "k": k, "r": [1.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 1.0], "p": p,
-        "binning_x": 0, "binning_y": 0,
-        "roi": {"x_offset": 0, "y_offset": 0, "height": 0, "width": 0, "do_rectify": False},
-    }
+    return Calibration.from_model(camera, camera.frame_id).info_fields(camera.frame_id,
+                                                                       stamp_ns)
 
 
 class SensorBagWriter(McapRecording):

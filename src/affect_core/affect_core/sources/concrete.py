@@ -25,6 +25,7 @@ from typing import Any
 import cv2
 import numpy as np
 
+from affect_core.calibration import Calibration
 from affect_core.camera import IrCamera, IrCameraConfig
 from affect_core.errors import InputError, SourceError
 from affect_core.sim.rig import RigConfig, SimRig
@@ -112,12 +113,7 @@ class BagSource:
         connections = [c for c in self._reader.connections if c.topic == topic]
         for connection, _, raw in self._reader.messages(connections=connections):
             msg = self._store.deserialize_cdr(raw, connection.msgtype)
-            p = [float(v) for v in msg.p]
-            fx = p[0] or float(msg.k[0])
-            return CameraModel(int(msg.width), int(msg.height), fx, p[5] or float(msg.k[4]),
-                               p[2] or float(msg.k[2]), p[6] or float(msg.k[5]),
-                               str(msg.header.frame_id) or frame_id,
-                               baseline_m=-p[3] / fx if fx else 0.0)
+            return Calibration.from_info(msg).camera_model(str(msg.header.frame_id) or frame_id)
         return None
 
     def frames(self) -> Iterator[SensorFrame]:
