@@ -33,13 +33,11 @@ from affect_core.errors import AffectError
 from affect_core.sim.rig import RigConfig
 from affect_core.sources.concrete import open_source
 from affect_core.types import CameraModel, ImageFrame
-from affect_ros.convert import camera_info_msg, image_to_msg
 from affect_ros.diagnostics import StageDiagnostics
 from affect_ros.params import ParameterBinding
-from affect_ros.qos import SENSOR_QOS
+from affect_ros.publishers import SensorPublishers
 from affect_ros.runner import run_node
 from rclpy.node import Node
-from sensor_msgs.msg import CameraInfo, Image
 
 
 class IrCameraNode(Node):
@@ -50,14 +48,7 @@ class IrCameraNode(Node):
         self._stop = threading.Event()
         self._thread: Optional[threading.Thread] = None
         self.frames = 0
-        self._pub = self.create_publisher(Image, 'ir/image_raw', SENSOR_QOS)
-        self._info_pub = self.create_publisher(CameraInfo, 'ir/camera_info', SENSOR_QOS)
-        self._left_pub = self.create_publisher(Image, 'stereo/left/image_rect', SENSOR_QOS)
-        self._right_pub = self.create_publisher(Image, 'stereo/right/image_rect', SENSOR_QOS)
-        self._left_info_pub = self.create_publisher(CameraInfo, 'stereo/left/camera_info',
-                                                    SENSOR_QOS)
-        self._right_info_pub = self.create_publisher(CameraInfo, 'stereo/right/camera_info',
-                                                     SENSOR_QOS)
+        self._sensors = SensorPublishers(self)
         self._params = ParameterBinding(self, PARAMS, self._configure)
         live = not self._params.values['source']
         fps = float(self._params.values['fps'])
@@ -95,7 +86,7 @@ class IrCameraNode(Node):
                 if event.ir is not None:
                     self._publish_ir(event.ir, config, camera, replay)
                 if event.stereo is not None:
-                    self._publish_stereo(event.stereo)
+                    self._sensors.publish_stereo(event.stereo)
             else:
                 self.get_logger().info(f'{source.description} ended after {self.frames} '
                                        'frames')
@@ -112,18 +103,8 @@ class IrCameraNode(Node):
             frame.stamp_ns = self.get_clock().now().nanoseconds  # live: the host clock
         frame.frame_id = config.frame_id
         self.frames += 1
-        self._pub.publish(image_to_msg(frame))
+        self._sensors.publish_ir(frame, camera)
         self._diagnostics.output()
-        if camera is not None:
-            self._info_pub.publish(camera_info_msg(camera, frame.stamp_ns))
-
-    def _publish_stereo(self, stereo: Any) -> None:
-        for image, camera, pub, info_pub in (
-                (stereo.left, stereo.left_camera, self._left_pub, self._left_info_pub),
-                (stereo.right, stereo.right_camera, self._right_pub, self._right_info_pub)):
-            pub.publish(image_to_msg(ImageFrame(stereo.stamp_ns, camera.frame_id, 'mono8',
-                                                image)))
-            info_pub.publish(camera_info_msg(camera, stereo.stamp_ns))
 
     def destroy_node(self) -> None:
         """Stop the reader thread before the node goes."""

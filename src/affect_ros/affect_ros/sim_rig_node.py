@@ -25,14 +25,11 @@ import time
 from typing import Any, Dict
 
 from affect_core.sim.rig import PARAMS, RigConfig, SimRig
-from affect_core.types import ImageFrame
-from affect_ros.convert import camera_info_msg, image_to_msg
 from affect_ros.diagnostics import StageDiagnostics
 from affect_ros.params import ParameterBinding
-from affect_ros.qos import SENSOR_QOS
+from affect_ros.publishers import SensorPublishers
 from affect_ros.runner import run_node
 from rclpy.node import Node
-from sensor_msgs.msg import CameraInfo, Image
 
 
 class SimRigNode(Node):
@@ -41,14 +38,7 @@ class SimRigNode(Node):
     def __init__(self) -> None:
         super().__init__('sim_rig')
         self._params = ParameterBinding(self, PARAMS, self._configure)
-        self._ir_pub = self.create_publisher(Image, 'ir/image_raw', SENSOR_QOS)
-        self._ir_info_pub = self.create_publisher(CameraInfo, 'ir/camera_info', SENSOR_QOS)
-        self._left_pub = self.create_publisher(Image, 'stereo/left/image_rect', SENSOR_QOS)
-        self._right_pub = self.create_publisher(Image, 'stereo/right/image_rect', SENSOR_QOS)
-        self._left_info_pub = self.create_publisher(CameraInfo, 'stereo/left/camera_info',
-                                                    SENSOR_QOS)
-        self._right_info_pub = self.create_publisher(CameraInfo, 'stereo/right/camera_info',
-                                                     SENSOR_QOS)
+        self._sensors = SensorPublishers(self)
         self._timer = None
         self.frames_behind = 0
         fps = float(self._params.values['fps'])
@@ -77,15 +67,10 @@ class SimRigNode(Node):
             self.get_logger().warn(f'rendering is {lag_s:.1f} s behind real time; frames '
                                    'keep their rig timing', throttle_duration_sec=10.0)
         frame.ir.stamp_ns = stamp
-        self._ir_pub.publish(image_to_msg(frame.ir))
-        self._ir_info_pub.publish(camera_info_msg(frame.ir_camera, stamp))
+        self._sensors.publish_ir(frame.ir, frame.ir_camera)
         if frame.stereo is not None:
-            s = frame.stereo
-            for image, camera, pub, info_pub in (
-                    (s.left, s.left_camera, self._left_pub, self._left_info_pub),
-                    (s.right, s.right_camera, self._right_pub, self._right_info_pub)):
-                pub.publish(image_to_msg(ImageFrame(stamp, camera.frame_id, 'mono8', image)))
-                info_pub.publish(camera_info_msg(camera, stamp))
+            frame.stereo.stamp_ns = stamp
+            self._sensors.publish_stereo(frame.stereo)
         self._diagnostics.output(time.perf_counter() - started)
 
 
