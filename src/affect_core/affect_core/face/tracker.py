@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import cv2
@@ -92,7 +92,6 @@ class TrackerStats:
     frames_with_depth: int = 0
     tracks_started: int = 0
     rejected_frames: int = 0
-    errors: dict[str, int] = field(default_factory=dict)
 
 
 def square_crop(image: npt.NDArray[np.generic], box_px: tuple[int, int, int, int],

@@ -36,7 +36,6 @@ exact-policy streams that never coincide can never match.
 from __future__ import annotations
 
 import itertools
-import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
@@ -192,13 +191,3 @@ class Synchronizer(Generic[T]):
         self.stats.warnings.append(message)
         for callback in self._warn_callbacks:
             callback(message)
-
-
-def nearest(stamps: Sequence[int], stamp_ns: int) -> int | None:
-    """Index of the stamp nearest ``stamp_ns`` (None for an empty sequence)."""
-    best, best_delta = None, math.inf
-    for index, stamp in enumerate(stamps):
-        delta = abs(stamp - stamp_ns)
-        if delta < best_delta:
-            best, best_delta = index, delta
-    return best
