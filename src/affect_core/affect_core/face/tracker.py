@@ -143,8 +143,7 @@ class FaceTracker:
                                  f"{ir.data.shape}; register it first")
         self._expire(ir.stamp_ns)
         assigned = self._assign(detections, ir.stamp_ns)
-        levels = to_float_image(ir.data)
-        faces = [self._observe(ir, levels, det, track, depth) for det, track in assigned]
+        faces = [self._observe(ir, det, track, depth) for det, track in assigned]
         if not faces:
             self.stats.frames_without_face += 1
         return FaceFrame(ir.stamp_ns, ir.frame_id, faces, depth is not None)
@@ -186,8 +185,8 @@ class FaceTracker:
             result.append((det, track))
         return result
 
-    def _observe(self, ir: ImageFrame, levels: npt.NDArray[np.float32], det: Detection,
-                 track: _Track, depth: ImageFrame | None) -> FaceObservation:
+    def _observe(self, ir: ImageFrame, det: Detection, track: _Track,
+                 depth: ImageFrame | None) -> FaceObservation:
         x, y, w, h = det.box_px
         centre = np.array([x + w / 2.0, y + h / 2.0])
         dt_s = max((ir.stamp_ns - track.last_ns) / 1e9, 0.0)
@@ -198,9 +197,10 @@ class FaceTracker:
             track.speed += alpha * (speed - track.speed)
         track.centre_px, track.width_px, track.last_ns = centre, float(w), ir.stamp_ns
 
-        inner = levels[y + h // 4:y + 3 * h // 4, x + w // 4:x + 3 * w // 4]
+        # Only the face region is converted to levels, not the whole frame.
+        inner = to_float_image(ir.data[y + h // 4:y + 3 * h // 4, x + w // 4:x + 3 * w // 4])
         if inner.size == 0:
-            inner = levels[max(y, 0):y + h, max(x, 0):x + w]
+            inner = to_float_image(ir.data[max(y, 0):y + h, max(x, 0):x + w])
         median = float(np.median(inner)) if inner.size else 0.0
         if not math.isfinite(track.slow_level):
             track.slow_level = median

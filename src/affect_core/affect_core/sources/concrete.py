@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import time
+from dataclasses import replace
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -30,7 +31,7 @@ from affect_core.camera import IrCamera, IrCameraConfig
 from affect_core.errors import InputError, SourceError
 from affect_core.sim.rig import RigConfig, SimRig
 from affect_core.sim.scene import IR_FRAME_ID, STEREO_LEFT_FRAME_ID, STEREO_RIGHT_FRAME_ID
-from affect_core.sources.base import Pacer, SensorFrame, Source, SourceStats
+from affect_core.sources.base import Pacer, SensorFrame, Source, SourceStats, parse_source
 from affect_core.sources.images import image_from_message
 from affect_core.types import CameraModel, ImageFrame, StereoFrame
 
@@ -182,7 +183,10 @@ class FramesSource:
         self._stamps = self._read_stamps(fps)
         self._left_dir = self.path / "stereo" / "left"
         self._right_dir = self.path / "stereo" / "right"
-        self._baseline = baseline
+        # The rig's stereo pair: the IR camera's intrinsics, the right one a baseline aside.
+        self._pair = None if self.ir_camera is None else (
+            replace(self.ir_camera, frame_id=STEREO_LEFT_FRAME_ID, baseline_m=0.0),
+            replace(self.ir_camera, frame_id=STEREO_RIGHT_FRAME_ID, baseline_m=baseline))
 
     def _read_stamps(self, fps: float) -> dict[str, int]:
         table = self.path / "timestamps.csv"
@@ -216,18 +220,11 @@ class FramesSource:
                                   "are expected; set the ir_camera encoding to mono8 for "
                                   "8-bit IR")
             encoding = "mono16" if image.dtype == np.uint16 else "mono8"
-            camera = self.ir_camera
             stereo = None
             left_path, right_path = self._left_dir / path.name, self._right_dir / path.name
-            if camera is not None and left_path.is_file() and right_path.is_file():
+            if self._pair is not None and left_path.is_file() and right_path.is_file():
                 left, right = self._read(left_path), self._read(right_path)
-                right_camera = CameraModel(camera.width_px, camera.height_px, camera.fx_px,
-                                           camera.fy_px, camera.cx_px, camera.cy_px,
-                                           STEREO_RIGHT_FRAME_ID, self._baseline)
-                left_camera = CameraModel(camera.width_px, camera.height_px, camera.fx_px,
-                                          camera.fy_px, camera.cx_px, camera.cy_px,
-                                          STEREO_LEFT_FRAME_ID)
-                stereo = StereoFrame(stamp, left, right, left_camera, right_camera)
+                stereo = StereoFrame(stamp, left, right, *self._pair)
                 self.stats.stereo_pairs += 1
             self._pacer.wait(stamp)
             self.stats.ir_frames += 1
@@ -331,10 +328,6 @@ class CameraSource:
 def open_source(spec: str, rig: RigConfig, camera: IrCameraConfig, duration_s: float,
                 rate: float = 0.0) -> Source:
     """The source named by ``spec`` (sim, camera:N, video:PATH, frames:DIR, bag:PATH)."""
-    from dataclasses import replace
-
-    from affect_core.sources.base import parse_source
-
     kind, argument = parse_source(spec)
     if kind == "sim":
         return SimSource(rig, duration_s)
