@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from affect_core.evaluation import count_spikes, figures
@@ -28,10 +29,22 @@ def test_short_non_neutral_runs_over_neutral_truth_are_spikes() -> None:
     assert count_spikes(_windows("nnhnn", "nnhnn"), 0.5, fused=True) == 0
 
 
-def test_abstained_windows_are_not_spikes_but_split_runs() -> None:
+def test_abstained_windows_neither_end_nor_lengthen_a_run() -> None:
+    # happy, unknown, happy spans 1.5 s of happy on screen: one run, not two flashes.
     windows = _windows("nhhhn", "nnnnn", abstained="00100")
-    assert count_spikes(windows, 0.5, fused=True) == 2  # happy, unknown, happy: flicker
-    assert count_spikes(windows, 0.5, fused=False) == 0  # unfused: one 1.5 s run
+    assert count_spikes(windows, 0.5, fused=True) == 0
+    # A lone happy between abstentions lasts one window: a spike.
+    assert count_spikes(_windows("nhhhn", "nnnnn", abstained="01010"), 0.5, fused=True) == 1
+    # Abstentions do not count as the label either: happy, unknown x2 is 0.5 s of happy.
+    assert count_spikes(_windows("hhhnn", "nnnnn", abstained="01100"), 0.5, fused=True) == 1
+
+
+def test_a_tracking_gap_ends_a_run() -> None:
+    windows = _windows("hh", "nn")
+    later = [ScoredWindow("p1", w.end_ns + 5 * HOP_NS * i, w.truth, w.subgroup, w.fused,
+                          w.confidence, w.abstained, w.unfused, w.unfused_confidence)
+             for i, w in enumerate(windows)]
+    assert count_spikes(later, 0.5, fused=True) == 2
 
 
 def test_people_are_counted_separately() -> None:
@@ -72,3 +85,45 @@ def test_threshold_for_a_target_coverage_is_the_highest_that_keeps_it() -> None:
     assert best is not None and best.abstain_below == 0.7 and best.coverage == pytest.approx(0.6)
     with pytest.raises(ValueError):
         choose_threshold(windows)
+
+
+def test_fitted_temperature_recovers_the_one_that_generated_the_labels() -> None:
+    from affect_core.evaluation import fit_temperature
+    from affect_core.fusion import FusionConfig, temper
+    from tests.core.test_fusion import LABELS, _prediction
+
+    rng = np.random.default_rng(0)
+    true_temperature = 0.5
+    windows = []
+    for i in range(3000):
+        probs = rng.dirichlet([1.0, 1.0, 1.0])
+        truth = LABELS[rng.choice(3, p=temper(probs, true_temperature))]
+        windows.append(ScoredWindow(f"p{i}", 0, truth, "g", truth, 0.5, False, truth, 0.5,
+                                    prediction=_prediction([list(probs)], [1.0])))
+    fitted = fit_temperature(windows, FusionConfig(smoothing=0.0))
+    assert fitted == pytest.approx(true_temperature, rel=0.12)
+
+
+def test_refusing_with_the_run_config_reproduces_the_run() -> None:
+    from affect_core.evaluation import ablation, refuse
+    from affect_core.fusion import ConfidenceFusion, FusionConfig
+    from tests.core.test_fusion import _prediction
+
+    config = FusionConfig(smoothing=0.3, switch_margin=0.1, abstain_below=0.5)
+    fusion = ConfidenceFusion(config)
+    rng = np.random.default_rng(1)
+    windows = []
+    for i in range(40):
+        prediction = _prediction([list(rng.dirichlet([1.0, 1.0, 1.0])) for _ in range(3)],
+                                 list(rng.uniform(0.2, 1.0, 3)), end_s=2.0 + 0.5 * i)
+        emotion = fusion.fuse(prediction)
+        windows.append(ScoredWindow("p1", emotion.stamp_ns, "neutral", "g", emotion.candidate,
+                                    emotion.confidence, emotion.abstained, "neutral", 0.5,
+                                    prediction=prediction))
+    again = refuse(windows, config)
+    assert [(w.fused, w.confidence, w.abstained) for w in again] == \
+        [(w.fused, w.confidence, w.abstained) for w in windows]
+    rows = ablation(figures("curated", windows, 1.0, 0.5), config, 0.5)
+    assert [name for name, _ in rows][0] == "plain mean"
+    assert rows[0][1].coverage == 1.0  # no abstention in the plain mean
+    assert rows[-1][1].coverage == pytest.approx(np.mean([not w.abstained for w in windows]))

@@ -61,3 +61,47 @@ def test_smoothing_blends_with_the_previous_window() -> None:
     # After the person's timeout, nothing carries over.
     third = fusion.fuse(_prediction([[0.0, 0.0, 1.0]], [1.0], end_s=10.0))
     assert third.probabilities == pytest.approx((0.0, 0.0, 1.0))
+
+
+def test_temperature_tempers_the_fused_distribution_in_closed_form() -> None:
+    from affect_core.fusion import temper
+
+    # p^(1/0.5) = p^2, renormalised: (0.25, 0.0625, 0.0625) / 0.375.
+    assert temper(np.array([0.5, 0.25, 0.25]), 0.5) == pytest.approx((2 / 3, 1 / 6, 1 / 6))
+    assert temper(np.array([0.5, 0.25, 0.25]), 1.0) == pytest.approx((0.5, 0.25, 0.25))
+    flat = temper(np.array([0.98, 0.01, 0.01]), 20.0)
+    assert flat.max() - flat.min() < 0.25 and flat.sum() == pytest.approx(1.0)
+    fusion = ConfidenceFusion(FusionConfig(smoothing=0.0, temperature=0.5, abstain_below=0.0))
+    emotion = fusion.fuse(_prediction([[0.25, 0.5, 0.25]], [1.0]))
+    assert emotion.probabilities == pytest.approx((1 / 6, 2 / 3, 1 / 6))
+    assert emotion.confidence == pytest.approx(2 / 3)
+
+
+def test_hysteresis_keeps_the_held_label_until_another_clearly_leads() -> None:
+    fusion = ConfidenceFusion(FusionConfig(smoothing=0.0, switch_margin=0.2, abstain_below=0.3))
+    first = fusion.fuse(_prediction([[0.2, 0.7, 0.1]], [1.0], end_s=2.0))
+    assert first.expression == "happy"
+    # sad leads happy by 0.1 < 0.2: happy is kept, with its own probability as confidence.
+    close = fusion.fuse(_prediction([[0.1, 0.4, 0.5]], [1.0], end_s=2.5))
+    assert close.expression == "happy" and close.candidate == "happy"
+    assert close.confidence == pytest.approx(0.4)
+    assert fusion.stats.held_switches == 1
+    # A lead of 0.7 switches; from then on sad is held.
+    clear = fusion.fuse(_prediction([[0.1, 0.1, 0.8]], [1.0], end_s=3.0))
+    assert clear.expression == "sad"
+    # An abstention does not release the held label.
+    weak = fusion.fuse(_prediction([[0.35, 0.4, 0.25]], [1.0], end_s=3.5))
+    assert weak.abstained and weak.candidate == "sad"
+    assert weak.confidence == pytest.approx(0.25)
+
+
+def test_quality_weighting_can_be_switched_off_for_ablation() -> None:
+    fusion = ConfidenceFusion(FusionConfig(smoothing=0.0, quality_weighting=False))
+    emotion = fusion.fuse(_prediction([[0.1, 0.8, 0.1], [0.6, 0.2, 0.2]], [0.9, 0.1]))
+    assert emotion.probabilities == pytest.approx((0.35, 0.5, 0.15))
+
+
+def test_nan_quality_falls_back_to_the_floor_not_to_nan_probabilities() -> None:
+    fusion = ConfidenceFusion(FusionConfig(smoothing=0.0, quality_floor=0.0))
+    emotion = fusion.fuse(_prediction([[0.1, 0.8, 0.1], [0.6, 0.2, 0.2]], [NAN, NAN]))
+    assert emotion.probabilities == pytest.approx((0.35, 0.5, 0.15))

@@ -129,11 +129,32 @@ def _bench(args: argparse.Namespace) -> int:
 
 
 def _eval(args: argparse.Namespace) -> int:
-    from affect_core.evaluation import evaluate_fusion, format_fusion
+    from dataclasses import replace
 
-    results = evaluate_fusion(args.params, args.duration, args.people, args.seed)
-    print(format_fusion(results, args.duration, args.people, args.target_precision,
-                        args.target_coverage))
+    from affect_core import evaluation as ev
+    from affect_core.pipeline import LabPipeline
+
+    results = ev.evaluate_fusion(args.params, args.duration, args.people, args.seed)
+    print(ev.format_fusion(results, args.duration, args.people, args.target_precision,
+                           args.target_coverage))
+    config = results[0].config
+    hop_s = LabPipeline.from_params_file(args.params).window_config.hop_s
+    assert config is not None
+    if args.fit_temperature:
+        held_out = ev.evaluate_fusion(args.params, args.duration, args.people, args.seed + 1)
+        temperature = ev.fit_temperature([w for r in held_out for w in r.windows_scored],
+                                         config)
+        print(f"temperature fitted on seed {args.seed + 1} (both presets): {temperature:.3f} "
+              f"(configured {config.temperature:.3f}); ECE on seed {args.seed}:")
+        for r in results:
+            refit = ev.figures(r.preset, ev.refuse(r.windows_scored, replace(
+                config, temperature=temperature)), r.minutes, hop_s)
+            print(f"  {r.preset:<14} configured {r.ece_fused:.3f} -> fitted {refit.ece_fused:.3f}"
+                  f" (coverage {100 * r.coverage:.1f} % -> {100 * refit.coverage:.1f} %)")
+    if args.ablation:
+        print(ev.format_ablation(results, config, hop_s))
+    if args.sweep:
+        print(ev.format_sweep(ev.sweep(results, config, hop_s)))
     return 0
 
 
@@ -211,6 +232,14 @@ def build_parser() -> argparse.ArgumentParser:
                           help="print the abstain_below that reaches this precision")
     evaluate.add_argument("--target-coverage", type=float, default=None,
                           help="print the abstain_below that keeps this coverage")
+    evaluate.add_argument("--ablation", action="store_true",
+                          help="also print each fusion step's effect on the same windows")
+    evaluate.add_argument("--sweep", action="store_true",
+                          help="also print accuracy, ECE and spikes for smoothing x "
+                          "switch_margin")
+    evaluate.add_argument("--fit-temperature", action="store_true",
+                          help="fit the fusion temperature on runs of seed + 1 and report "
+                          "its ECE on this seed")
     evaluate.set_defaults(func=_eval)
 
     train = sub.add_parser("train", help="train, calibrate and export an emotion ViT on rig data")

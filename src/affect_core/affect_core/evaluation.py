@@ -26,26 +26,40 @@ smoothing, no abstention. Reported per preset:
 - false-positive emotion spikes per minute: runs of one non-neutral label shorter than
   1 s (fewer than 1 s / hop consecutive windows) while the truth is neutral throughout.
 
+The model's window outputs are kept, so each step of fusion can be switched on in turn
+(:func:`ablation`: plain mean, + quality weighting, + smoothing, + calibration,
++ hysteresis, + abstention) and its knobs swept (:func:`sweep`) on the very same windows.
+The calibration temperature is fitted (:func:`fit_temperature`, least negative
+log-likelihood) on runs of a different seed from the ones it is reported on.
+
 All of it is synthetic data; it measures the method, not performance on people.
 """
 
 from __future__ import annotations
 
+import math
 import tempfile
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from affect_core import labels
+from affect_core.fusion import ConfidenceFusion, FusionConfig
 from affect_core.metrics import calibration_error
 from affect_core.pipeline import LabPipeline, ScoredWindow
 
 
 def count_spikes(windows: Sequence[ScoredWindow], hop_s: float, fused: bool,
                  max_s: float = 1.0) -> int:
-    """Non-neutral runs shorter than ``max_s`` over neutral truth, per person."""
+    """Non-neutral runs shorter than ``max_s`` over neutral truth, per person.
+
+    An abstained window states nothing, so it neither ends a run nor lengthens it: what
+    a subscriber sees as "happy, unknown, happy" is one run of happy, not two flashes. A
+    gap of more than one hop without any window (the person was not tracked) ends a run.
+    """
     spikes = 0
     by_person: dict[str, list[ScoredWindow]] = {}
     for window in windows:
@@ -53,17 +67,27 @@ def count_spikes(windows: Sequence[ScoredWindow], hop_s: float, fused: bool,
     for person in by_person.values():
         person.sort(key=lambda w: w.end_ns)
         run: list[ScoredWindow] = []
-        for window in [*person, None]:
-            label = None if window is None else _label(window, fused)
-            if run and (window is None or label != _label(run[0], fused)
-                        or window.end_ns - run[-1].end_ns > hop_s * 1.5e9):
-                head = _label(run[0], fused)
-                if (head not in (labels.NEUTRAL, labels.UNKNOWN) and len(run) * hop_s < max_s
-                        and all(w.truth == labels.NEUTRAL for w in run)):
-                    spikes += 1
+        last_ns: int | None = None
+
+        def close(run: list[ScoredWindow]) -> int:
+            head = _label(run[0], fused)
+            span_s = (run[-1].end_ns - run[0].end_ns) / 1e9 + hop_s
+            return int(head not in (labels.NEUTRAL, labels.UNKNOWN) and span_s < max_s
+                       and all(w.truth == labels.NEUTRAL for w in run))
+
+        for window in person:
+            gap = last_ns is not None and window.end_ns - last_ns > hop_s * 1.5e9
+            last_ns = window.end_ns
+            label = _label(window, fused)
+            if label == labels.UNKNOWN and not gap:
+                continue
+            if run and (gap or label != _label(run[0], fused)):
+                spikes += close(run)
                 run = []
-            if window is not None:
+            if label != labels.UNKNOWN:
                 run.append(window)
+        if run:
+            spikes += close(run)
     return spikes
 
 
@@ -88,6 +112,7 @@ class FusionFigures:
     spikes_per_min_fused: float
     spikes_per_min_unfused: float
     windows_scored: tuple[ScoredWindow, ...] = ()
+    config: FusionConfig | None = None  # the fusion parameters of the run
 
 
 def figures(preset: str, windows: Sequence[ScoredWindow], minutes: float,
@@ -118,12 +143,152 @@ def evaluate_fusion(params_file: str, duration_s: float, people: int,
     for preset in ("curated", "heterogeneous"):
         pipeline = LabPipeline.from_params_file(params_file, preset=preset, num_people=people,
                                                 seed=seed)
+        pipeline.keep_predictions = True
         with tempfile.TemporaryDirectory() as tmp:
             summary = pipeline.run(duration_s, Path(tmp), progress=False)
         minutes = people * summary.sensor_s / 60.0
-        results.append(figures(preset, summary.scored, minutes,
-                               pipeline.window_config.hop_s))
+        result = figures(preset, summary.scored, minutes, pipeline.window_config.hop_s)
+        result.config = pipeline.fusion_config
+        results.append(result)
     return results
+
+
+def refuse(windows: Sequence[ScoredWindow], config: FusionConfig) -> list[ScoredWindow]:
+    """The same windows fused again with ``config``, in their original order.
+
+    Needs the windows' model outputs (LabPipeline.keep_predictions); windows without one
+    are dropped, which :func:`ablation` reports by its window count.
+    """
+    fusion = ConfidenceFusion(config)
+    out = []
+    for window in windows:
+        if window.prediction is None:
+            continue
+        emotion = fusion.fuse(window.prediction)
+        out.append(replace(window, fused=emotion.candidate, confidence=emotion.confidence,
+                           abstained=emotion.abstained))
+    return out
+
+
+# Each fusion step switched on in turn; later rows keep the earlier steps.
+ABLATION_STEPS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("plain mean", ()),
+    ("+ quality weighting", ("quality_weighting",)),
+    ("+ smoothing", ("quality_weighting", "smoothing")),
+    ("+ calibration", ("quality_weighting", "smoothing", "temperature")),
+    ("+ hysteresis", ("quality_weighting", "smoothing", "temperature", "switch_margin")),
+    ("+ abstention (all)", ("quality_weighting", "smoothing", "temperature", "switch_margin",
+                            "abstain_below")),
+)
+_STEP_OFF: dict[str, Any] = {"quality_weighting": False, "smoothing": 0.0, "temperature": 1.0,
+                             "switch_margin": 0.0, "abstain_below": 0.0}
+
+
+def step_config(config: FusionConfig, steps_on: Sequence[str]) -> FusionConfig:
+    """``config`` with every fusion step not in ``steps_on`` switched off."""
+    return replace(config, **{k: v for k, v in _STEP_OFF.items() if k not in steps_on})
+
+
+def ablation(result: FusionFigures, config: FusionConfig,
+             hop_s: float) -> list[tuple[str, FusionFigures]]:
+    """Figures of each row of ABLATION_STEPS on one run's windows."""
+    return [(name, figures(result.preset, refuse(result.windows_scored,
+                                                 step_config(config, steps)),
+                           result.minutes, hop_s))
+            for name, steps in ABLATION_STEPS]
+
+
+def fit_temperature(windows: Sequence[ScoredWindow], config: FusionConfig) -> float:
+    """The fusion temperature with the least negative log-likelihood of the true labels.
+
+    Fitted on the fused (weighted and smoothed) probabilities, so it corrects what the
+    averaging did to them; a 1-D search over log T, which is all temperature scaling is.
+    """
+    base = replace(step_config(config, ("quality_weighting", "smoothing")), temperature=1.0)
+    rows: list[np.ndarray] = []
+    targets: list[int] = []
+    fusion = ConfidenceFusion(base)
+    for window in windows:
+        if window.prediction is None or window.truth not in window.prediction.labels:
+            continue
+        emotion = fusion.fuse(window.prediction)
+        rows.append(np.log(np.maximum(np.array(emotion.probabilities), 1e-12)))
+        targets.append(window.prediction.labels.index(window.truth))
+    if not rows:
+        raise ValueError("no window with a known true label to fit a temperature on")
+    log_p = np.stack(rows)
+    index = np.arange(len(targets)), np.array(targets)
+
+    def nll(temperature: float) -> float:
+        z = log_p / temperature
+        z = z - z.max(axis=1, keepdims=True)
+        return float(-(z[index] - np.log(np.exp(z).sum(axis=1))).mean())
+
+    grid = np.exp(np.linspace(math.log(0.05), math.log(20.0), 241))
+    return float(grid[int(np.argmin([nll(t) for t in grid]))])
+
+
+@dataclass(frozen=True)
+class SweepPoint:
+    """One setting of smoothing and switch margin, pooled over presets."""
+
+    smoothing: float
+    switch_margin: float
+    accuracy_answered: float
+    coverage: float
+    ece: float
+    spikes_per_min: float
+
+
+def sweep(results: Sequence[FusionFigures], config: FusionConfig, hop_s: float,
+          smoothings: Sequence[float] = (0.0, 0.3, 0.5, 0.7),
+          margins: Sequence[float] = (0.0, 0.1, 0.2, 0.3)) -> list[SweepPoint]:
+    """Accuracy, coverage, ECE and spikes for each smoothing x switch margin, all presets."""
+    points = []
+    for smoothing in smoothings:
+        for margin in margins:
+            variant = replace(config, smoothing=smoothing, switch_margin=margin)
+            runs = [figures(r.preset, refuse(r.windows_scored, variant), r.minutes, hop_s)
+                    for r in results]
+            scored = [w for r in runs for w in r.windows_scored]
+            answered = [w for w in scored if not w.abstained]
+            correct = np.array([w.fused == w.truth for w in scored], bool)
+            points.append(SweepPoint(
+                smoothing, margin,
+                float(np.mean([w.fused == w.truth for w in answered])) if answered else math.nan,
+                len(answered) / max(len(scored), 1),
+                calibration_error(np.array([w.confidence for w in scored]), correct),
+                sum(r.spikes_per_min_fused * r.minutes for r in runs)
+                / max(sum(r.minutes for r in runs), 1e-9)))
+    return points
+
+
+def format_ablation(results: Sequence[FusionFigures], config: FusionConfig,
+                    hop_s: float) -> str:
+    """Each fusion step's effect, per preset, on the same windows."""
+    lines = ["each step of fusion on the same windows (synthetic rig):",
+             f"{'preset':<14}{'step':<22}{'coverage':>9}{'acc@cov':>8}{'ECE':>7}"
+             f"{'spikes/min':>11}{'vs plain':>9}"]
+    for result in results:
+        rows = ablation(result, config, hop_s)
+        base = rows[0][1].spikes_per_min_fused
+        for name, r in rows:
+            change = (r.spikes_per_min_fused / base - 1.0) if base else math.nan
+            lines.append(f"{result.preset:<14}{name:<22}{100 * r.coverage:>8.1f}%"
+                         f"{100 * r.accuracy_answered:>7.1f}%{r.ece_fused:>7.3f}"
+                         f"{r.spikes_per_min_fused:>11.2f}{100 * change:>+8.0f}%")
+    return "\n".join(lines)
+
+
+def format_sweep(points: Sequence[SweepPoint]) -> str:
+    """The smoothing x switch-margin table, both presets pooled."""
+    lines = ["smoothing x switch_margin, both presets pooled (synthetic rig):",
+             f"{'smoothing':>10}{'margin':>8}{'coverage':>9}{'acc@cov':>8}{'ECE':>7}"
+             f"{'spikes/min':>11}"]
+    for p in points:
+        lines.append(f"{p.smoothing:>10.2f}{p.switch_margin:>8.2f}{100 * p.coverage:>8.1f}%"
+                     f"{100 * p.accuracy_answered:>7.1f}%{p.ece:>7.3f}{p.spikes_per_min:>11.2f}")
+    return "\n".join(lines)
 
 
 def format_fusion(results: Sequence[FusionFigures], duration_s: float, people: int,

@@ -14,13 +14,24 @@
 
 """The confidence_fusion stage: quality-weighted fusion, smoothing, calibrated abstention.
 
-Per window, the K per-sample probability vectors are averaged with weights
-w_k = max(pose_stability_k x lighting_consistency_k, quality_floor): a mixture of
-calibrated distributions, which stays a distribution. Across a person's consecutive
-windows the fused vector is smoothed exponentially (``smoothing`` is the weight of the
-previous window; 0 disables it). The fused confidence is the top probability times the
-evidence factor min(1, coverage / min_coverage), where coverage = frames_used /
-frames_expected; below ``abstain_below`` the estimate abstains ("unknown").
+Per window, in this order:
+
+1. Quality weighting: the K per-sample probability vectors are averaged with weights
+   w_k = max(pose_stability_k x lighting_consistency_k, quality_floor) (all 1 when
+   ``quality_weighting`` is off): a mixture of calibrated distributions, which stays a
+   distribution.
+2. Smoothing: across a person's consecutive windows the fused vector is blended with the
+   previous window's (``smoothing`` is the previous window's weight; 0 disables it).
+3. Calibration: the fused vector is tempered, p_i proportional to p_i^(1 / temperature).
+   Averaging over samples and windows flattens distributions; ``temperature`` is fitted on
+   the rig by ``affect eval fusion --fit-temperature`` (1 leaves them unchanged).
+4. Hysteresis: the label a person holds changes only when another label's probability
+   exceeds the held one's by ``switch_margin``; otherwise the held label is published
+   with its own probability. Short false switches (emotion "spikes") are what this cuts.
+5. Confidence and abstention: the confidence is the published label's probability times
+   the evidence factor min(1, coverage / min_coverage), where coverage = frames_used /
+   frames_expected; below ``abstain_below`` the estimate abstains ("unknown"). An
+   abstention does not release the held label.
 """
 
 from __future__ import annotations
@@ -49,6 +60,12 @@ PARAMS: tuple[ParamSpec, ...] = (
     ParamSpec("quality_floor", 0.05, "smallest weight a sample gets in the fusion", 0.0, 1.0),
     ParamSpec("person_timeout_s", 2.0,
               "forget a person's smoothing state after this long without a window", 0.0, 600.0),
+    ParamSpec("quality_weighting", True,
+              "weight samples by pose stability x lighting consistency (false: plain mean)"),
+    ParamSpec("temperature", 1.0,
+              "calibration temperature of the fused probabilities (1 = unchanged)", 0.05, 20.0),
+    ParamSpec("switch_margin", 0.0,
+              "probability lead another label needs over the held one to replace it", 0.0, 1.0),
 )
 
 
@@ -61,6 +78,9 @@ class FusionConfig:
     min_coverage: float = 0.5
     quality_floor: float = 0.05
     person_timeout_s: float = 2.0
+    quality_weighting: bool = True
+    temperature: float = 1.0
+    switch_margin: float = 0.0
 
     @classmethod
     def from_params(cls, given: Mapping[str, Any]) -> FusionConfig:
@@ -70,9 +90,10 @@ class FusionConfig:
 
 @dataclass
 class _PersonState:
-    probabilities: npt.NDArray[np.float64]
+    probabilities: npt.NDArray[np.float64]  # smoothed, before tempering
     labels: tuple[str, ...]
     end_ns: int
+    held: int  # index of the label this person holds (hysteresis)
 
 
 @dataclass
@@ -81,7 +102,19 @@ class FusionStats:
 
     windows: int = 0
     abstentions: int = 0
+    held_switches: int = 0  # windows whose top label was overruled by the held label
     per_label: dict[str, int] = field(default_factory=dict)
+
+
+def temper(probabilities: npt.NDArray[np.float64], temperature: float
+           ) -> npt.NDArray[np.float64]:
+    """``probabilities`` raised to 1 / temperature and renormalised (log-space, no underflow)."""
+    if temperature == 1.0:
+        return probabilities
+    logits = np.log(np.maximum(probabilities, 1e-12)) / temperature
+    logits -= logits.max()
+    tempered = np.exp(logits)
+    return tempered / tempered.sum()
 
 
 def weighted_mean(values: npt.NDArray[np.float64], weights: npt.NDArray[np.float64]) -> float:
@@ -104,9 +137,14 @@ class ConfidenceFusion:
         """The Emotion for one window."""
         window = prediction.window
         cfg = self.config
-        quality = np.array([s.quality.pose_stability * s.quality.lighting_consistency
-                            for s in window.samples], np.float64)
-        weights = np.maximum(quality, cfg.quality_floor)
+        if cfg.quality_weighting:
+            quality = np.array([s.quality.pose_stability * s.quality.lighting_consistency
+                                for s in window.samples], np.float64)
+            weights = np.maximum(np.nan_to_num(quality, nan=0.0), cfg.quality_floor)
+        else:
+            weights = np.ones(len(window.samples), np.float64)
+        if not weights.sum() > 0.0:
+            weights = np.ones_like(weights)
         probs = prediction.probabilities
         if len(probs):
             fused = (weights[:, None] * probs).sum(axis=0) / weights.sum()
@@ -114,19 +152,28 @@ class ConfidenceFusion:
             fused = np.full(len(prediction.labels), 1.0 / len(prediction.labels))
         timeout_ns = int(cfg.person_timeout_s * 1e9)
         state = self._people.get(window.person_id)
-        if (state is not None and state.labels == prediction.labels
-                and 0 <= window.end_ns - state.end_ns <= timeout_ns and cfg.smoothing > 0.0):
+        if (state is None or state.labels != prediction.labels
+                or not 0 <= window.end_ns - state.end_ns <= timeout_ns):
+            state = None
+        if state is not None and cfg.smoothing > 0.0:
             fused = (1.0 - cfg.smoothing) * fused + cfg.smoothing * state.probabilities
         fused = fused / fused.sum()
-        self._people[window.person_id] = _PersonState(fused, prediction.labels, window.end_ns)
+        published = temper(fused, cfg.temperature)
+
+        top = int(np.argmax(published))
+        held = top
+        if state is not None and published[top] - published[state.held] < cfg.switch_margin:
+            held = state.held
+            self.stats.held_switches += int(held != top)
+        self._people[window.person_id] = _PersonState(fused, prediction.labels, window.end_ns,
+                                                      held)
         self._forget(window.end_ns)
 
         coverage = window.frames_used / max(window.frames_expected, 1)
         evidence = min(1.0, coverage / cfg.min_coverage)
-        top = int(np.argmax(fused))
-        confidence = float(np.clip(fused[top] * evidence, 0.0, 1.0))
+        confidence = float(np.clip(published[held] * evidence, 0.0, 1.0))
         abstained = confidence < cfg.abstain_below or not len(probs)
-        expression = vocab.UNKNOWN if abstained else prediction.labels[top]
+        expression = vocab.UNKNOWN if abstained else prediction.labels[held]
         self.stats.windows += 1
         self.stats.abstentions += int(abstained)
         self.stats.per_label[expression] = self.stats.per_label.get(expression, 0) + 1
@@ -136,7 +183,7 @@ class ConfidenceFusion:
             person_id=window.person_id,
             window_start_ns=window.start_ns,
             labels=prediction.labels,
-            probabilities=tuple(float(p) for p in fused),
+            probabilities=tuple(float(p) for p in published),
             expression=expression,
             valence=weighted_mean(prediction.valence, weights),
             arousal=weighted_mean(prediction.arousal, weights),
@@ -149,6 +196,7 @@ class ConfidenceFusion:
             frames_expected=window.frames_expected,
             head_position_m=window.head_position_m,
             model_id=prediction.model_id,
+            candidate=prediction.labels[held],
         )
 
     def _forget(self, now_ns: int) -> None:

@@ -76,6 +76,9 @@ class ScoredWindow:
     abstained: bool
     unfused: str  # top label of the plain mean of the samples, no weighting or smoothing
     unfused_confidence: float
+    # The model's output for the window, kept only when the pipeline is asked to
+    # (LabPipeline.keep_predictions), so that fusion variants can be re-run on it.
+    prediction: WindowPrediction | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass
@@ -196,7 +199,7 @@ class _TruthMatcher:
                 self._votes.setdefault(obs.person_id, Counter())[best.truth_id] += 1
 
     def score(self, emotion: Emotion, prediction: WindowPrediction,
-              summary: LabSummary) -> None:
+              summary: LabSummary, keep_prediction: bool = False) -> None:
         votes = self._votes.get(emotion.person_id)
         if not votes:
             return
@@ -214,11 +217,11 @@ class _TruthMatcher:
         raw = prediction.probabilities.mean(axis=0) if len(prediction.probabilities) else None
         summary.scored.append(ScoredWindow(
             person_id=emotion.person_id, end_ns=emotion.stamp_ns, truth=truths[0].category,
-            subgroup=truths[0].subgroup, fused=emotion.labels[int(np.argmax(
-                emotion.probabilities))], confidence=emotion.confidence,
-            abstained=emotion.abstained,
+            subgroup=truths[0].subgroup, fused=emotion.candidate,
+            confidence=emotion.confidence, abstained=emotion.abstained,
             unfused=prediction.labels[int(np.argmax(raw))] if raw is not None else "",
-            unfused_confidence=float(np.max(raw)) if raw is not None else 0.0))
+            unfused_confidence=float(np.max(raw)) if raw is not None else 0.0,
+            prediction=prediction if keep_prediction else None))
 
 
 class LabPipeline:
@@ -236,6 +239,8 @@ class LabPipeline:
         self.window_config = WindowConfig.from_params(params.get("window_sync", {}))
         self.vit_config = EmotionVitConfig.from_params(params.get("emotion_vit", {}))
         self.fusion_config = FusionConfig.from_params(params.get("confidence_fusion", {}))
+        # Keep each scored window's model output (memory grows with the run; for evaluation).
+        self.keep_predictions = False
 
     @classmethod
     def from_params_file(cls, path: str | Path, model_path: str | None = None,
@@ -305,7 +310,7 @@ class LabPipeline:
                     prediction = vit.predict(window)
                     t1 = time.perf_counter()
                     emotion: Emotion = fusion.fuse(prediction)
-                    truth.score(emotion, prediction, summary)
+                    truth.score(emotion, prediction, summary, self.keep_predictions)
                     bag.write(emotion)
                     jsonl.write(emotion)
                     spent["model"] += t1 - t0

@@ -188,3 +188,5 @@ class Emotion:
     frames_expected: int
     head_position_m: tuple[float, float, float]
     model_id: str
+    # The label the estimate points to, also when it abstains (for evaluation and rviz).
+    candidate: str = ""

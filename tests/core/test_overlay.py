@@ -1,0 +1,101 @@
+"""The /affect/overlay image: what is drawn where, and what is current."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from affect_core.errors import InputError
+from affect_core.overlay import (
+    OverlayConfig,
+    OverlayFace,
+    OverlayState,
+    crop_square,
+    display_levels,
+    render_overlay,
+)
+from affect_core.types import NAN, Emotion
+
+BOX = (100, 80, 60, 80)
+
+
+def _frame() -> np.ndarray:
+    rng = np.random.default_rng(0)
+    return rng.integers(1000, 3000, (240, 320)).astype(np.uint16)
+
+
+def _emotion(person: str, stamp_s: float, label: str = "happy", confidence: float = 0.9,
+             abstained: bool = False) -> Emotion:
+    return Emotion(int(stamp_s * 1e9), "ir", person, int((stamp_s - 2) * 1e9), ("happy",),
+                   (confidence,), "unknown" if abstained else label, NAN, NAN, confidence,
+                   abstained, 1.0, 1.0, NAN, 240, 240, (NAN, NAN, NAN), "m", candidate=label)
+
+
+def test_display_levels_stretch_a_dim_16_bit_frame_to_the_full_8_bit_range() -> None:
+    levels = display_levels(_frame())
+    assert levels.dtype == np.uint8
+    assert levels.min() == 0 and levels.max() == 255
+    with pytest.raises(InputError):
+        display_levels(np.zeros((4, 4, 3), np.uint8))
+    with pytest.raises(InputError):
+        display_levels(np.zeros((0, 0), np.uint16))
+
+
+def test_box_colour_follows_confidence_and_the_bar_fills_to_it() -> None:
+    config = OverlayConfig(heatmap=False, abstain_below=0.5)
+    sure = render_overlay(_frame(), [OverlayFace("p1", BOX, "happy", 1.0)], config)
+    x, y, w, h = BOX
+    # Confident: green box edge (BGR: blue low, green high, red low).
+    b, g, r = (int(v) for v in sure[y + h // 2, x])
+    assert g > 200 and r < 60
+    unsure = render_overlay(_frame(), [OverlayFace("p1", BOX, "happy", 0.3, True)], config)
+    b, g, r = (int(v) for v in unsure[y + h // 2, x])
+    assert b == g == r  # abstained: grey
+    half = render_overlay(_frame(), [OverlayFace("p1", BOX, "happy", 0.25)], config)
+    bar_row = half[y + h + 7]  # inside the 6 px bar under the box
+    coloured = [i for i in range(x, x + w + 1) if bar_row[i, 2] > 200 and bar_row[i, 0] < 60]
+    # Filled to 0.25 of the width (red-orange at low confidence).
+    assert abs((max(coloured) - x) - 0.25 * w) <= 2
+
+
+def test_attention_heatmap_lands_on_the_part_of_the_crop_it_marks() -> None:
+    attention = np.zeros((8, 8), np.float32)
+    attention[:4, :4] = 1.0  # the crop's top-left quadrant
+    config = OverlayConfig(heatmap=True, heatmap_alpha=0.6, crop_margin=1.2)
+    out = render_overlay(np.full((240, 320), 2000, np.uint16),
+                         [OverlayFace("p1", BOX, "happy", 0.9, attention=attention)], config)
+    x0, y0, side = crop_square(BOX, 1.2)
+    hot = out[y0 + side // 8, x0 + side // 8].astype(int)
+    cold = out[y0 + 7 * side // 8, x0 + 7 * side // 8].astype(int)
+    # JET: high attention is red, low attention blue.
+    assert hot[2] > hot[0] + 50 and cold[0] > cold[2] + 50
+
+
+def test_state_draws_only_current_boxes_and_estimates() -> None:
+    state = OverlayState(OverlayConfig(box_max_age_s=0.25, emotion_max_age_s=3.0))
+    state.add_box("p1", BOX, int(10.0e9))
+    state.add_emotion(_emotion("p1", 9.0))
+    state.add_box("p2", (10, 10, 30, 40), int(9.0e9))  # left 1 s ago: not drawn
+    faces = state.faces(int(10.1e9))
+    assert [f.person_id for f in faces] == ["p1"]
+    assert faces[0].label == "happy" and faces[0].confidence == pytest.approx(0.9)
+    # 5 s after the estimate, the box is still drawn but without a stale label.
+    state.add_box("p1", BOX, int(14.0e9))
+    later = state.faces(int(14.0e9))
+    assert later[0].label is None and math.isnan(later[0].confidence)
+    # Long after everything, the person is forgotten.
+    assert state.faces(int(60e9)) == [] and not state._people
+
+
+def test_abstained_estimate_keeps_its_candidate_and_attention_is_rescaled() -> None:
+    state = OverlayState(OverlayConfig())
+    state.add_box("p1", BOX, int(5e9))
+    state.add_emotion(_emotion("p1", 5.0, "sad", 0.2, abstained=True))
+    state.add_attention("p1", np.array([[2.0, 4.0], [6.0, 10.0]], np.float32))
+    face = state.faces(int(5e9))[0]
+    assert face.abstained and face.label == "sad"
+    assert face.attention == pytest.approx(np.array([[0.0, 0.25], [0.5, 1.0]]))
+    with pytest.raises(InputError):
+        state.add_attention("p1", np.array([1.0, np.nan], np.float32))
