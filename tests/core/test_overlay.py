@@ -99,3 +99,33 @@ def test_abstained_estimate_keeps_its_candidate_and_attention_is_rescaled() -> N
     assert face.attention == pytest.approx(np.array([[0.0, 0.25], [0.5, 1.0]]))
     with pytest.raises(InputError):
         state.add_attention("p1", np.array([1.0, np.nan], np.float32))
+
+
+def test_lab_records_the_overlay_only_when_asked(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from rosbags.rosbag2 import Reader
+
+    from affect_core.cli import DEFAULT_PARAMS
+    from affect_core.pipeline import RECORDING_DIR, LabPipeline
+    from affect_core.sinks.messages import typestore
+
+    pipeline = LabPipeline.from_params_file(DEFAULT_PARAMS)
+    rate_hz = pipeline.overlay_config.rate_hz
+    summary = pipeline.run(3.0, tmp_path / "with", progress=False, overlay=True)
+    store = typestore()
+    with Reader(tmp_path / "with" / RECORDING_DIR) as reader:
+        connections = [c for c in reader.connections if c.topic == "/affect/overlay"]
+        images = [store.deserialize_cdr(raw, c.msgtype)
+                  for c, _, raw in reader.messages(connections=connections)]
+    # One drawing every 1 / rate_hz of stream time.
+    assert len(images) == round(3.0 * rate_hz)
+    last = images[-1]
+    assert last.encoding == "bgr8" and (last.height, last.width) == (480, 640)
+    pixels = np.asarray(last.data, np.uint8).reshape(480, 640, 3).astype(int)
+    coloured = (pixels.max(axis=2) - pixels.min(axis=2)) > 60
+    # The first window closes at 2 s: by the last drawing a coloured box and bar are there,
+    # unless every estimate abstained (grey).
+    if summary.windows > summary.abstentions:
+        assert coloured.sum() > 100
+    pipeline.run(1.0, tmp_path / "without", progress=False)
+    with Reader(tmp_path / "without" / RECORDING_DIR) as reader:
+        assert [c.topic for c in reader.connections] == ["/emotion"]

@@ -19,7 +19,8 @@ pytestmark = pytest.mark.ros
 # Each node and a topic it publishes once it is fully set up.
 NODES = {"sim_rig": "/ir/image_raw", "stereo_depth": "/stereo/depth",
          "face_tracker": "/affect/faces", "window_sync": "/affect/face_windows",
-         "emotion_vit": "/affect/window_predictions", "confidence_fusion": "/emotion"}
+         "emotion_vit": "/affect/window_predictions", "confidence_fusion": "/emotion",
+         "overlay": "/affect/overlay"}
 
 
 @pytest.fixture(scope="module")
@@ -164,10 +165,16 @@ def test_launch_brings_the_graph_up_and_emotion_flows(ros_node: object) -> None:
     diag_sub = ros_node.create_subscription(
         DiagnosticArray, "/diagnostics",
         lambda msg: statuses.update({s.name: s for s in msg.status}), 50)
-    launch = _start(["ros2", "launch", "affect_bringup", "lab.launch.py"])
+    from sensor_msgs.msg import Image
+
+    overlays: list[Image] = []
+    overlay_sub = ros_node.create_subscription(
+        Image, "affect/overlay", overlays.append,
+        QoSProfile(depth=5, reliability=ReliabilityPolicy.BEST_EFFORT))
+    launch = _start(["ros2", "launch", "affect_bringup", "lab.launch.py", "overlay:=true"])
     try:
         deadline = time.monotonic() + 150.0
-        while ((len(received) < 3 or len(statuses) < 6) and time.monotonic() < deadline
+        while ((len(received) < 3 or len(statuses) < len(NODES)) and time.monotonic() < deadline
                and launch.poll() is None):
             rclpy.spin_once(ros_node, timeout_sec=0.2)
         # A parameter out of its declared range is refused by the running node.
@@ -184,6 +191,7 @@ def test_launch_brings_the_graph_up_and_emotion_flows(ros_node: object) -> None:
         ros_node.destroy_subscription(sub)
         ros_node.destroy_subscription(diag_sub)
         ros_node.destroy_subscription(marker_sub)
+        ros_node.destroy_subscription(overlay_sub)
         for hri_sub in hri_subs:
             ros_node.destroy_subscription(hri_sub)
     assert len(received) >= 3, out[-4000:]
@@ -203,6 +211,14 @@ def test_launch_brings_the_graph_up_and_emotion_flows(ros_node: object) -> None:
     assert markers, "no /affect/markers"
     assert markers[0].header.frame_id == "ir_camera_optical_frame"
     assert markers[0].text.startswith("p") and 0.5 < markers[0].pose.position.z < 2.0
+    # The opt-in overlay: the IR frame in colour, with boxes drawn once estimates arrive.
+    assert overlays, "no /affect/overlay"
+    assert overlays[-1].encoding == "bgr8"
+    assert (overlays[-1].height, overlays[-1].width) == (480, 640)
+    if any(not m.abstained for m in received):
+        last = np.frombuffer(bytes(overlays[-1].data), np.uint8).reshape(480, 640, 3)
+        spread = last.astype(int).max(axis=2) - last.astype(int).min(axis=2)
+        assert (spread > 60).sum() > 100, "no coloured box or label on the overlay"
     vit = next(v for k, v in statuses.items() if k.startswith("emotion_vit:"))
     assert {kv.key: kv.value for kv in vit.values}["execution_provider"] == \
         "CPUExecutionProvider"

@@ -18,8 +18,10 @@ Bring up the affect graph: sensors (or the simulated rig) through /emotion.
 Launch arguments: use_sim (true: the simulated rig stands in for the IR camera and the
 stereo pair), params_file (the ROS 2 parameter file, the same file `affect lab` reads),
 model_path (an ONNX emotion model; empty keeps the parameter file's or the shipped one),
-rviz (true: also open rviz2 with the affect configuration), extrinsics_file (the static
-transforms between the cameras, from calibration).
+rviz (true: also open rviz2 with the affect configuration), overlay (true: also draw
+/affect/overlay, the IR frame with boxes, labels, confidence and attention; opt-in because
+it republishes raw frames), extrinsics_file (the static transforms between the cameras,
+from calibration).
 """
 
 import os
@@ -108,6 +110,8 @@ def generate_launch_description():
         DeclareLaunchArgument('model_path', default_value='',
                               description='ONNX emotion model (empty: from params_file)'),
         DeclareLaunchArgument('rviz', default_value='false', description='open rviz2'),
+        DeclareLaunchArgument('overlay', default_value='false',
+                              description='publish /affect/overlay (raw frames: opt-in)'),
         DeclareLaunchArgument('extrinsics_file',
                               default_value=os.path.join(share, 'config', 'extrinsics.yaml'),
                               description='static transforms between the cameras'),
@@ -117,6 +121,9 @@ def generate_launch_description():
              parameters=[params_file], output='screen', condition=UnlessCondition(use_sim)),
         OpaqueFunction(function=_transforms),
         OpaqueFunction(function=_graph),
+        Node(package='affect_ros', executable='overlay', name='overlay',
+             parameters=[params_file], output='screen',
+             condition=IfCondition(LaunchConfiguration('overlay'))),
         Node(package='rviz2', executable='rviz2', name='rviz2',
              arguments=['-d', os.path.join(share, 'rviz', 'lab.rviz')],
              condition=IfCondition(LaunchConfiguration('rviz'))),

@@ -32,7 +32,7 @@ def _lab(args: argparse.Namespace) -> int:
                                             preset=args.preset, num_people=args.people,
                                             seed=args.seed)
     summary = pipeline.run(args.duration, Path(args.out), progress=not args.quiet,
-                           source=args.source, rate=args.rate)
+                           source=args.source, rate=args.rate, overlay=args.overlay)
     print(format_summary(summary))
     return 0
 
@@ -182,6 +182,9 @@ def build_parser() -> argparse.ArgumentParser:
                      help="replay speed for video/frames/bag: 0 = as fast as possible "
                      "(default), 1 = recorded timing")
     lab.add_argument("--quiet", action="store_true", help="no progress bar")
+    lab.add_argument("--overlay", action="store_true",
+                     help="also record /affect/overlay (IR frames with boxes, labels, confidence "
+                     "and attention) at the overlay section's rate_hz; raw frames: opt-in")
     lab.set_defaults(func=_lab)
 
     record = sub.add_parser("record", help="record a source's sensor topics to rosbag2 (MCAP)")

@@ -40,7 +40,7 @@ from affect_core import labels
 from affect_core.errors import InputError
 from affect_core.markers import confidence_colour
 from affect_core.params import ParamSpec, resolve
-from affect_core.types import Emotion
+from affect_core.types import Emotion, FaceFrame, ImageFrame, WindowPrediction
 
 PARAMS: tuple[ParamSpec, ...] = (
     ParamSpec("rate_hz", 10.0, "overlay images published per second", 0.5, 120.0),
@@ -210,8 +210,9 @@ def render_overlay(image: npt.NDArray[np.generic], faces: Sequence[OverlayFace],
             text = f"{face.person_id}: no estimate"
         else:
             colour = _bgr(confidence_colour(face.confidence, face.abstained))
-            text = (f"{face.person_id}: {labels.UNKNOWN} ({face.label}?)" if face.abstained
-                    else f"{face.person_id}: {face.label}")
+            text = (f"{face.person_id}: {labels.UNKNOWN} ({face.label}? {face.confidence:.2f})"
+                    if face.abstained else
+                    f"{face.person_id}: {face.label} {face.confidence:.2f}")
         cv2.rectangle(canvas, (x, y), (x + w, y + h), colour, 2)
         cv2.putText(canvas, text, (x, max(y - 8, 12)), cv2.FONT_HERSHEY_SIMPLEX, 0.45,
                     colour, 1, cv2.LINE_AA)
@@ -231,3 +232,38 @@ def _confidence_bar(canvas: npt.NDArray[np.uint8], face: OverlayFace, abstain_be
             cv2.rectangle(canvas, (x, top), (x + fill, top + 6), colour, -1)
     tick = x + int(round(w * abstain_below))
     cv2.line(canvas, (tick, top - 2), (tick, top + 8), (255, 255, 255), 1)
+
+
+class OverlayFeed:
+    """The overlay of an in-process run (``affect lab --overlay``), at most rate_hz.
+
+    Fed with what the pipeline produces, in stream order; :meth:`frame` returns the
+    drawing of an IR frame when one is due, else None.
+    """
+
+    def __init__(self, config: OverlayConfig) -> None:
+        self.state = OverlayState(config)
+        self._period_ns = int(round(1e9 / config.rate_hz))
+        self._next_ns: int | None = None
+        self.drawn = 0
+
+    def faces(self, frame: FaceFrame) -> None:
+        """The tracker's faces of one IR frame."""
+        for face in frame.faces:
+            self.state.add_box(face.person_id, face.box_px, frame.stamp_ns)
+
+    def window(self, emotion: Emotion, prediction: WindowPrediction) -> None:
+        """A window's estimate, and the attention map of its newest sample if the model has one."""
+        self.state.add_emotion(emotion)
+        samples = prediction.window.samples
+        if prediction.attention is not None and len(prediction.attention) == len(samples) > 0:
+            newest = max(range(len(samples)), key=lambda k: samples[k].stamp_ns)
+            self.state.add_attention(emotion.person_id, prediction.attention[newest])
+
+    def frame(self, ir: ImageFrame) -> npt.NDArray[np.uint8] | None:
+        """The overlay of ``ir`` when one is due (every 1 / rate_hz of stream time)."""
+        if self._next_ns is not None and ir.stamp_ns < self._next_ns:
+            return None
+        self._next_ns = ir.stamp_ns + self._period_ns
+        self.drawn += 1
+        return render_overlay(ir.data, self.state.faces(ir.stamp_ns), self.state.config)

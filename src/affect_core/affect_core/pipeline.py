@@ -38,12 +38,14 @@ from affect_core.face.detect import iou
 from affect_core.face.tracker import FaceTracker, FaceTrackerConfig
 from affect_core.fusion import ConfidenceFusion, FusionConfig
 from affect_core.model.stage import EmotionVit, EmotionVitConfig
+from affect_core.overlay import OverlayConfig, OverlayFeed
 from affect_core.params import load_params_file
 from affect_core.sim.rig import FrameTruth, RigConfig
 from affect_core.sim.truth import window_truth
 from affect_core.sinks.bag import BagSink
 from affect_core.sinks.jsonl import JsonLinesSink
 from affect_core.sources.base import Source
+from affect_core.sources.images import image_fields
 from affect_core.sources.concrete import SimSource, open_source
 from affect_core.stereo import StereoConfig, StereoDepth
 from affect_core.sync.associate import AssociationStats, NearestAssociator
@@ -52,9 +54,10 @@ from affect_core.window import WindowConfig, Windower
 
 # Node names of the ROS 2 graph, i.e. the sections of the parameter file.
 SECTIONS = ("sim_rig", "ir_camera", "stereo_depth", "face_tracker", "window_sync",
-            "emotion_vit", "confidence_fusion")
+            "emotion_vit", "confidence_fusion", "overlay")
 
 RECORDING_DIR = "recording"
+OVERLAY_TOPIC = "/affect/overlay"
 JSONL_FILE = "emotions.jsonl"
 
 
@@ -239,6 +242,7 @@ class LabPipeline:
         self.window_config = WindowConfig.from_params(params.get("window_sync", {}))
         self.vit_config = EmotionVitConfig.from_params(params.get("emotion_vit", {}))
         self.fusion_config = FusionConfig.from_params(params.get("confidence_fusion", {}))
+        self.overlay_config = OverlayConfig.from_params(params.get("overlay", {}))
         # Keep each scored window's model output (memory grows with the run; for evaluation).
         self.keep_predictions = False
 
@@ -261,7 +265,7 @@ class LabPipeline:
         return open_source(spec, self.rig_config, self.camera_config, duration_s, rate)
 
     def run(self, duration_s: float, out_dir: Path, progress: bool = True,
-            source: str = "sim", rate: float = 0.0) -> LabSummary:
+            source: str = "sim", rate: float = 0.0, overlay: bool = False) -> LabSummary:
         """Process up to ``duration_s`` seconds of sensor time from ``source``.
 
         Writes the /emotion recording and emotions.jsonl into ``out_dir``. Replayed
@@ -275,12 +279,12 @@ class LabPipeline:
                                  "--out directory")
         sensor = self.open_source(source, duration_s, rate)
         try:
-            return self._run(sensor, duration_s, out_dir, progress)
+            return self._run(sensor, duration_s, out_dir, progress, overlay)
         finally:
             sensor.close()
 
     def _run(self, sensor: Source, duration_s: float, out_dir: Path,
-             progress: bool) -> LabSummary:
+             progress: bool, overlay: bool) -> LabSummary:
         out_dir.mkdir(parents=True, exist_ok=True)
         window_config = self.window_config
         if not isinstance(sensor, SimSource):
@@ -302,7 +306,9 @@ class LabPipeline:
         total = int(round(duration_s * sensor.nominal_fps))
         duration_ns = int(round(duration_s * 1e9))
         start = time.perf_counter()
-        with BagSink(recording_path(out_dir)) as bag, \
+        feed = OverlayFeed(self.overlay_config) if overlay else None
+        extra = {OVERLAY_TOPIC: "sensor_msgs/msg/Image"} if overlay else None
+        with BagSink(recording_path(out_dir), extra_topics=extra) as bag, \
                 JsonLinesSink(out_dir / JSONL_FILE) as jsonl:
             def handle(windows: list[FaceWindow]) -> None:
                 for window in windows:
@@ -311,6 +317,8 @@ class LabPipeline:
                     t1 = time.perf_counter()
                     emotion: Emotion = fusion.fuse(prediction)
                     truth.score(emotion, prediction, summary, self.keep_predictions)
+                    if feed is not None:
+                        feed.window(emotion, prediction)
                     bag.write(emotion)
                     jsonl.write(emotion)
                     spent["model"] += t1 - t0
@@ -328,7 +336,15 @@ class LabPipeline:
                     spent["face"] += t1 - t0
                     truth.vote(faces)
                     windows = windower.push(faces)
-                    spent["window"] += time.perf_counter() - t1
+                    t2 = time.perf_counter()
+                    spent["window"] += t2 - t1
+                    if feed is not None:
+                        feed.faces(faces)
+                        drawing = feed.frame(ir)
+                        if drawing is not None:
+                            bag.write_record(OVERLAY_TOPIC, image_fields(ImageFrame(
+                                ir.stamp_ns, ir.frame_id, "bgr8", drawing)), ir.stamp_ns)
+                        spent["overlay"] = spent.get("overlay", 0.0) + time.perf_counter() - t2
                     handle(windows)
 
             bar = tqdm(total=total, desc="affect lab", unit="frame", disable=not progress)

@@ -156,6 +156,8 @@ class WindowPrediction:
 
     ``probabilities`` has shape (K, C) with rows summing to 1; ``valence`` and
     ``arousal`` have shape (K,) and are NaN without a valence/arousal head.
+    ``attention`` has shape (K, H, W): each sample's attention map over its face crop
+    (attention rollout, on the model's patch grid), or None when the model exports none.
     """
 
     window: FaceWindow
@@ -164,6 +166,7 @@ class WindowPrediction:
     valence: npt.NDArray[np.float64]
     arousal: npt.NDArray[np.float64]
     model_id: str
+    attention: npt.NDArray[np.float32] | None = None
 
 
 @dataclass

@@ -186,6 +186,9 @@ def prediction_to_msg(prediction: WindowPrediction) -> WindowPredictionMsg:
     msg.window_depth_consistency = window.depth_consistency
     msg.head_position = _point(window.head_position_m)
     msg.model_id = prediction.model_id
+    if prediction.attention is not None and prediction.attention.size:
+        _, msg.attention_height, msg.attention_width = prediction.attention.shape
+        msg.attention = [float(v) for v in prediction.attention.reshape(-1)]
     return msg
 
 
@@ -206,9 +209,32 @@ def msg_to_prediction(msg: WindowPredictionMsg) -> WindowPrediction:
     count = len(msg.labels)
     probabilities = np.asarray(msg.probabilities, np.float64).reshape(-1, count) if count \
         else np.zeros((0, 0))
+    attention = None
+    if msg.attention_height and msg.attention_width and len(msg.attention):
+        attention = np.asarray(msg.attention, np.float32).reshape(
+            -1, msg.attention_height, msg.attention_width)
     return WindowPrediction(window, tuple(msg.labels), probabilities,
                             np.asarray(msg.valence, np.float64),
-                            np.asarray(msg.arousal, np.float64), msg.model_id)
+                            np.asarray(msg.arousal, np.float64), msg.model_id, attention)
+
+
+def msg_to_emotion(msg: EmotionMsg) -> Emotion:
+    """
+    Convert an affect_msgs/Emotion to the core type.
+
+    The message does not carry the label an abstained estimate pointed to; the most
+    probable label stands in for it.
+    """
+    probabilities = tuple(float(p) for p in msg.probabilities)
+    candidate = msg.expression
+    if msg.abstained and probabilities and len(msg.labels) == len(probabilities):
+        candidate = msg.labels[int(np.argmax(probabilities))]
+    p = msg.head_position
+    return Emotion(to_ns(msg.header.stamp), msg.header.frame_id, msg.person_id,
+                   to_ns(msg.window_start), tuple(msg.labels), probabilities, msg.expression,
+                   msg.valence, msg.arousal, msg.confidence, msg.abstained, msg.pose_stability,
+                   msg.lighting_consistency, msg.depth_consistency, msg.frames_used,
+                   msg.frames_expected, (p.x, p.y, p.z), msg.model_id, candidate)
 
 
 def emotion_to_msg(emotion: Emotion, msg: Optional[EmotionMsg] = None) -> EmotionMsg:

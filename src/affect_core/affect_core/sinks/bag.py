@@ -76,10 +76,15 @@ class McapRecording:
 
 
 class BagSink(McapRecording):
-    """Writes /emotion (affect_msgs/msg/Emotion) into a new rosbag2 MCAP directory."""
+    """Writes /emotion (affect_msgs/msg/Emotion) into a new rosbag2 MCAP directory.
 
-    def __init__(self, path: str | Path, topic: str = EMOTION_TOPIC) -> None:
-        super().__init__(path, {topic: EMOTION_TYPE})
+    ``extra_topics`` (name: type) adds topics written with :meth:`write_record`, such as
+    the opt-in /affect/overlay images.
+    """
+
+    def __init__(self, path: str | Path, topic: str = EMOTION_TOPIC,
+                 extra_topics: dict[str, str] | None = None) -> None:
+        super().__init__(path, {topic: EMOTION_TYPE, **(extra_topics or {})})
         self._topic = topic
 
     def write(self, emotion: Emotion) -> None:

@@ -26,7 +26,19 @@ from affect_core.types import ENCODING_DTYPES, ImageFrame
 
 
 def image_fields(frame: ImageFrame) -> dict[str, Any]:
-    """sensor_msgs/Image fields (record form) of an ImageFrame, little-endian."""
+    """sensor_msgs/Image fields (record form) of an ImageFrame, little-endian.
+
+    Besides the single-channel encodings, bgr8 (H, W, 3) is accepted for drawings such as
+    /affect/overlay.
+    """
+    if frame.encoding == "bgr8" and frame.data.ndim == 3 and frame.data.shape[2] == 3:
+        sec, nanosec = divmod(frame.stamp_ns, 1_000_000_000)
+        pixels = np.ascontiguousarray(frame.data, np.uint8)
+        return {
+            "header": {"stamp": {"sec": sec, "nanosec": nanosec}, "frame_id": frame.frame_id},
+            "height": pixels.shape[0], "width": pixels.shape[1], "encoding": "bgr8",
+            "is_bigendian": 0, "step": pixels.shape[1] * 3, "data": pixels.reshape(-1),
+        }
     if frame.encoding not in ENCODING_DTYPES:
         raise InputError(f"cannot record encoding {frame.encoding!r}; supported: "
                          f"{', '.join(ENCODING_DTYPES)}")
