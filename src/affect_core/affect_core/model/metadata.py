@@ -16,24 +16,42 @@
 
 Keys live in the ONNX file's ``metadata_props`` under the ``affect.`` prefix:
 
-- ``affect.labels``: JSON list of label names, in output order (required)
+- ``affect.labels``: JSON list of label names, in output order (required); names of the
+  Emotion vocabulary (affect_core.labels), unless ``affect.label_map`` maps them onto it
 - ``affect.input_size``: side of the square input in pixels (required)
-- ``affect.normalization``: ``per_crop_standardize`` (each crop to zero mean, unit std)
+- ``affect.normalization``: ``per_crop_standardize`` (each crop to zero mean, unit std;
+  the default), ``per_crop_range`` (each crop's darkest to brightest pixel onto [-1, 1])
+  or ``unit_range`` (the pixel type's full scale onto [-1, 1]: 255 for 8-bit, 65535 for
+  16-bit crops, floats taken as [0, 1])
 - ``affect.temperature``: calibration temperature T, probabilities = softmax(logits / T)
 - ``affect.model_id``: name@version+hash
 - ``affect.training_data``: plain description of what the model was trained on
 - ``affect.has_valence_arousal``: ``true`` when a second output gives valence/arousal
+
+Optional keys that let a classifier made elsewhere run unchanged (see
+affect_core.model.adapters):
+
+- ``affect.label_map``: JSON object from each model label to a vocabulary label; several
+  model labels may map to one (their probabilities add up)
+- ``affect.input_layout``: ``nchw`` (default) or ``nhwc``
+- ``affect.input_channels``: ``1`` (default) or ``3`` (the grey crop repeated)
+- ``affect.output``: name of the class-score output (default ``logits``)
+- ``affect.output_kind``: ``logits`` (default) or ``probabilities`` (a model that ends in
+  a softmax; log-probabilities are used as logits, so temperature still applies)
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from affect_core.errors import ModelError
 
-NORMALIZATIONS = ("per_crop_standardize",)
+NORMALIZATIONS = ("per_crop_standardize", "per_crop_range", "unit_range")
+LAYOUTS = ("nchw", "nhwc")
+CHANNELS = (1, 3)
+OUTPUT_KINDS = ("logits", "probabilities")
 
 
 @dataclass(frozen=True)
@@ -47,10 +65,15 @@ class ModelMetadata:
     model_id: str
     training_data: str
     has_valence_arousal: bool
+    label_map: Mapping[str, str] = field(default_factory=dict)
+    input_layout: str = "nchw"
+    input_channels: int = 1
+    output_name: str = "logits"
+    output_kind: str = "logits"
 
     def to_props(self) -> dict[str, str]:
-        """The metadata as ONNX ``metadata_props`` strings."""
-        return {
+        """The metadata as ONNX ``metadata_props`` strings (optional keys only when set)."""
+        props = {
             "affect.labels": json.dumps(list(self.labels)),
             "affect.input_size": str(self.input_size_px),
             "affect.normalization": self.normalization,
@@ -59,6 +82,15 @@ class ModelMetadata:
             "affect.training_data": self.training_data,
             "affect.has_valence_arousal": "true" if self.has_valence_arousal else "false",
         }
+        if self.label_map:
+            props["affect.label_map"] = json.dumps(dict(self.label_map))
+        optional = {"affect.input_layout": (self.input_layout, "nchw"),
+                    "affect.input_channels": (str(self.input_channels), "1"),
+                    "affect.output": (self.output_name, "logits"),
+                    "affect.output_kind": (self.output_kind, "logits")}
+        props.update({key: value for key, (value, default) in optional.items()
+                      if value != default})
+        return props
 
     @classmethod
     def from_props(cls, props: Mapping[str, str], source: str) -> ModelMetadata:
@@ -86,6 +118,11 @@ class ModelMetadata:
             raise ModelError(f"model {source}: affect.temperature is not a number") from err
         if not temperature > 0.0:
             raise ModelError(f"model {source}: affect.temperature must be positive")
+        label_map = _parse_label_map(props.get("affect.label_map"), source)
+        layout = _choice(props, "affect.input_layout", "nchw", LAYOUTS, source)
+        channels = _choice(props, "affect.input_channels", "1", tuple(map(str, CHANNELS)),
+                           source)
+        output_kind = _choice(props, "affect.output_kind", "logits", OUTPUT_KINDS, source)
         return cls(
             labels=tuple(labels),
             input_size_px=size,
@@ -94,4 +131,32 @@ class ModelMetadata:
             model_id=props.get("affect.model_id", source),
             training_data=props.get("affect.training_data", "not stated"),
             has_valence_arousal=props.get("affect.has_valence_arousal", "false") == "true",
+            label_map=label_map,
+            input_layout=layout,
+            input_channels=int(channels),
+            output_name=props.get("affect.output", "logits"),
+            output_kind=output_kind,
         )
+
+
+def _choice(props: Mapping[str, str], key: str, default: str, known: tuple[str, ...],
+            source: str) -> str:
+    value = props.get(key, default)
+    if value not in known:
+        raise ModelError(f"model {source}: unknown {key} {value!r}; known: {', '.join(known)}")
+    return value
+
+
+def _parse_label_map(text: str | None, source: str) -> dict[str, str]:
+    """``affect.label_map`` as a dict; whether it covers the labels is the adapter's check."""
+    if text is None:
+        return {}
+    try:
+        mapping = json.loads(text)
+    except json.JSONDecodeError as err:
+        raise ModelError(f"model {source}: affect.label_map is not JSON: {err}") from err
+    if not (isinstance(mapping, dict) and mapping
+            and all(isinstance(k, str) and isinstance(v, str) for k, v in mapping.items())):
+        raise ModelError(f"model {source}: affect.label_map must be a non-empty JSON object "
+                         "from model label to vocabulary label")
+    return mapping

@@ -24,6 +24,7 @@ import numpy as np
 import numpy.typing as npt
 
 from affect_core.errors import ModelError
+from affect_core.model import adapters
 from affect_core.model.metadata import ModelMetadata
 
 PROVIDER_PREFERENCE = (
@@ -83,7 +84,8 @@ class EmotionModel:
     """An ONNX emotion classifier with its affect metadata.
 
     Inputs: ``crops`` (K, 1, S, S) float32. Outputs: ``logits`` (K, C) and, when the
-    metadata says so, ``valence_arousal`` (K, 2) in [-1, 1].
+    metadata says so, ``valence_arousal`` (K, 2) in [-1, 1]. A model made elsewhere
+    declares its own input, output and label map in its metadata (model.adapters).
     """
 
     def __init__(self, path: str | Path | None = None, provider: str = "auto",
@@ -106,30 +108,28 @@ class EmotionModel:
         self.metadata = ModelMetadata.from_props(props, str(self.path))
         self.provider = self.session.get_providers()[0]
         self._check_signature()
+        self._labels = adapters.LabelAdapter(self.metadata, str(self.path))
 
     def _check_signature(self) -> None:
         inputs = self.session.get_inputs()
         if len(inputs) != 1 or len(inputs[0].shape) != 4:
             raise ModelError(f"model {self.path} must take one input of shape (K, 1, S, S)")
-        shape = inputs[0].shape
-        size = self.metadata.input_size_px
-        if shape[1] != 1 or shape[2] != size or shape[3] != size:
-            raise ModelError(f"model {self.path} input shape {shape} does not match its metadata "
-                             f"input size {size} with one channel")
+        adapters.check_input_shape(inputs[0].shape, self.metadata, str(self.path))
         self._input_name = inputs[0].name
         outputs = [o.name for o in self.session.get_outputs()]
-        if "logits" not in outputs:
-            raise ModelError(f"model {self.path} has no 'logits' output (outputs: {outputs})")
+        scores = self.metadata.output_name
+        if scores not in outputs:
+            raise ModelError(f"model {self.path} has no {scores!r} output (outputs: {outputs})")
         if self.metadata.has_valence_arousal and "valence_arousal" not in outputs:
             raise ModelError(f"model {self.path} declares valence/arousal but has no "
                              "'valence_arousal' output")
-        self._outputs = ["logits"] + (["valence_arousal"] if self.metadata.has_valence_arousal
-                                      else [])
+        self._outputs = [scores] + (["valence_arousal"] if self.metadata.has_valence_arousal
+                                    else [])
 
     @property
     def labels(self) -> tuple[str, ...]:
-        """Label names in output order."""
-        return self.metadata.labels
+        """Emotion vocabulary labels of the probabilities, in order."""
+        return self._labels.labels
 
     def predict(self, crops: Sequence[npt.NDArray[np.generic]]) -> tuple[
             npt.NDArray[np.float64], npt.NDArray[np.float64], npt.NDArray[np.float64]]:
@@ -137,13 +137,18 @@ class EmotionModel:
         if not crops:
             empty = np.zeros((0,), np.float64)
             return np.zeros((0, len(self.labels)), np.float64), empty, empty
-        batch = preprocess(crops, self.metadata.input_size_px)
+        meta = self.metadata
+        if meta.normalization == "per_crop_standardize":
+            batch = preprocess(crops, meta.input_size_px)
+        else:
+            batch = adapters.scale_crops(crops, meta.input_size_px, meta.normalization)
+        batch = adapters.to_model_layout(batch, meta)
         outputs = self.session.run(self._outputs, {self._input_name: batch})
-        logits = outputs[0]
-        if logits.shape != (len(crops), len(self.labels)):
+        logits = adapters.as_logits(outputs[0], meta)
+        if logits.shape != (len(crops), len(meta.labels)):
             raise ModelError(f"model {self.path} returned logits of shape {logits.shape}, "
-                             f"expected {(len(crops), len(self.labels))}")
-        probabilities = softmax(logits, self.metadata.temperature)
+                             f"expected {(len(crops), len(meta.labels))}")
+        probabilities = self._labels.apply(softmax(logits, meta.temperature))
         if self.metadata.has_valence_arousal:
             va = np.clip(outputs[1].astype(np.float64), -1.0, 1.0)
             return probabilities, va[:, 0], va[:, 1]
