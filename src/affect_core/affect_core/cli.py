@@ -163,9 +163,10 @@ def _eval(args: argparse.Namespace) -> int:
 def _eval_model(args: argparse.Namespace) -> int:
     from affect_core.model import scoring
     from affect_core.model.runtime import EmotionModel
+    from affect_core.model.stage import model_file
     from affect_core.window import WindowConfig
 
-    model = EmotionModel(args.model)
+    model = EmotionModel(model_file(args.model or ""))
     scores = scoring.score_model(model, args.samples, progress=not args.quiet)
     k = WindowConfig().samples_per_window
     crops = list(scoring.render_crops(k, "curated", 99, progress=False).crops)
@@ -185,7 +186,8 @@ def build_parser() -> argparse.ArgumentParser:
                      help="output directory: rosbag2 (MCAP) recording + emotions.jsonl")
     lab.add_argument("--params", default=str(DEFAULT_PARAMS),
                      help="ROS 2 parameter file (default: the shipped config/lab.yaml)")
-    lab.add_argument("--model", default=None, help="ONNX model (overrides emotion_vit.model_path)")
+    lab.add_argument("--model", default=None, help="ONNX model or shipped model name, e.g. "
+                     "fer_mini_xception (overrides emotion_vit.model_path)")
     lab.add_argument("--preset", choices=("curated", "heterogeneous"), default=None,
                      help="simulated rig preset (overrides sim_rig.preset)")
     lab.add_argument("--people", type=int, default=None,
@@ -243,7 +245,8 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("target", choices=("fusion", "model"),
                           help="fusion: what fusion buys; model: a model on held-out crops")
     evaluate.add_argument("--model", default=None,
-                          help="model: ONNX file (default: the shipped model)")
+                          help="model: ONNX file or shipped model name (default: the "
+                          "shipped default model)")
     evaluate.add_argument("--samples", type=int, default=1500,
                           help="model: crops rendered per preset (default 1500)")
     evaluate.add_argument("--quiet", action="store_true", help="model: no progress bars")

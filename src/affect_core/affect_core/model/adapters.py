@@ -26,6 +26,10 @@ runs without code changes:
 - its input: size, pixel scaling (``affect.normalization``), layout and channel count.
 - its output: logits or probabilities, under any output name.
 
+A model file that cannot be edited gets its metadata from ``<model>.json`` beside it: a
+JSON object whose ``metadata_props`` holds the same ``affect.*`` keys and string values.
+Keys the ONNX file carries itself take precedence.
+
 Valence and arousal stay NaN unless the model has a valence/arousal head: the vocabulary
 has no agreed mapping from a category to a point in valence/arousal, and inventing one
 would give numbers with no measurement behind them.
@@ -33,7 +37,9 @@ would give numbers with no measurement behind them.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import json
+from collections.abc import Mapping, Sequence
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -44,6 +50,24 @@ from affect_core.errors import ModelError
 from affect_core.model.metadata import ModelMetadata
 
 _TINY = 1e-12  # floor for probabilities turned into log-probabilities
+
+
+def metadata_props(model_path: Path, embedded: Mapping[str, str]) -> dict[str, str]:
+    """The model's ``affect.*`` metadata: its own, completed from ``<model>.json``."""
+    sidecar = model_path.with_suffix(".json")
+    if not sidecar.is_file():
+        return dict(embedded)
+    try:
+        record = json.loads(sidecar.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise ModelError(f"cannot read the metadata file {sidecar}: {err}") from err
+    props = record.get("metadata_props", {}) if isinstance(record, dict) else {}
+    if not (isinstance(props, dict)
+            and all(isinstance(k, str) and isinstance(v, str) for k, v in props.items())):
+        raise ModelError(f"{sidecar}: metadata_props must be an object of strings, e.g. "
+                         '{"affect.labels": "[\\"happy\\", \\"sad\\"]", '
+                         '"affect.input_size": "64"}')
+    return {**props, **embedded}
 
 
 class LabelAdapter:

@@ -29,7 +29,8 @@ Keys live in the ONNX file's ``metadata_props`` under the ``affect.`` prefix:
 - ``affect.has_valence_arousal``: ``true`` when a second output gives valence/arousal
 
 Optional keys that let a classifier made elsewhere run unchanged (see
-affect_core.model.adapters):
+affect_core.model.adapters, which also reads these keys from ``<model>.json`` beside a
+file that lacks them):
 
 - ``affect.label_map``: JSON object from each model label to a vocabulary label; several
   model labels may map to one (their probabilities add up)
@@ -101,7 +102,8 @@ class ModelMetadata:
         except KeyError as err:
             raise ModelError(
                 f"model {source} lacks metadata {err.args[0]!r}; export it with `affect train` "
-                "or add the affect.* metadata (see affect_core.model.metadata)"
+                "or add the affect.* metadata to it or to a .json beside it "
+                "(see affect_core.model.metadata and affect_core.model.adapters)"
             ) from err
         except (ValueError, json.JSONDecodeError) as err:
             raise ModelError(f"model {source} has malformed affect metadata: {err}") from err

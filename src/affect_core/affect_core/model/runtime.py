@@ -104,7 +104,8 @@ class EmotionModel:
             self.session = ort.InferenceSession(str(self.path), options, providers=providers)
         except Exception as err:  # onnxruntime raises its own untyped errors
             raise ModelError(f"cannot load model {self.path}: {err}") from err
-        props = self.session.get_modelmeta().custom_metadata_map
+        props = adapters.metadata_props(self.path,
+                                        self.session.get_modelmeta().custom_metadata_map)
         self.metadata = ModelMetadata.from_props(props, str(self.path))
         self.provider = self.session.get_providers()[0]
         self._check_signature()

@@ -18,18 +18,35 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
-from affect_core.model.runtime import PROVIDER_CHOICES, EmotionModel
+from affect_core.model.runtime import DEFAULT_MODEL, PROVIDER_CHOICES, EmotionModel
 from affect_core.params import ParamSpec, resolve
 from affect_core.types import FaceWindow, WindowPrediction
 
 PARAMS: tuple[ParamSpec, ...] = (
-    ParamSpec("model_path", "", "ONNX model file; empty uses the shipped default model"),
+    ParamSpec("model_path", "",
+              "ONNX model file, or a shipped model's name (affect_vit_micro_rig, "
+              "fer_mini_xception); empty uses the shipped default model"),
     ParamSpec("execution_provider", "auto", "auto picks TensorRT, then CUDA, then CPU",
               choices=PROVIDER_CHOICES),
     ParamSpec("intra_op_threads", 1, "ONNX Runtime threads per inference", 1, 64),
 )
+
+
+def model_file(model_path: str) -> Path | None:
+    """The file a ``model_path`` value names: a shipped model's bare name, a path, or None.
+
+    Shipped models live inside the installed package, whose path differs per install;
+    naming them lets a launch file or command line pick one without knowing where.
+    """
+    if not model_path:
+        return None
+    shipped = DEFAULT_MODEL.parent / f"{model_path}.onnx"
+    if "/" not in model_path and not model_path.endswith(".onnx") and shipped.is_file():
+        return shipped
+    return Path(model_path)
 
 
 @dataclass(frozen=True)
@@ -51,7 +68,7 @@ class EmotionVit:
 
     def __init__(self, config: EmotionVitConfig) -> None:
         self.config = config
-        self.model = EmotionModel(config.model_path or None, config.execution_provider,
+        self.model = EmotionModel(model_file(config.model_path), config.execution_provider,
                                   config.intra_op_threads)
 
     def predict(self, window: FaceWindow) -> WindowPrediction:
