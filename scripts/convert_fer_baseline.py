@@ -69,7 +69,7 @@ LFW_FACES = 8  # the first 100 images of scikit-image's LFW subset are faces
 
 
 def tf_same_pads(size: int, kernel: int, stride: int) -> tuple[int, int]:
-    """TensorFlow's 'same' padding (before, after): the extra pixel goes after."""
+    """Padding (before, after) of TensorFlow's 'same' mode: the extra pixel goes after."""
     out = -(-size // stride)
     total = max((out - 1) * stride + kernel - size, 0)
     return total // 2, total - total // 2
@@ -197,7 +197,7 @@ def photo_faces() -> np.ndarray:
 
 
 def fer_input(faces: np.ndarray) -> np.ndarray:
-    """fer's own preprocessing: x / 255 mapped to [-1, 1]."""
+    """Preprocessing as fer does it: x / 255 mapped to [-1, 1]."""
     return ((faces.astype(np.float32) / 255.0 - 0.5) * 2.0)
 
 
