@@ -21,6 +21,7 @@ from onnx import helper
 from affect_core import labels
 from affect_core.cli import main
 from affect_core.errors import ModelError
+from affect_core.model import scoring
 from affect_core.model.adapters import scale_crops
 from affect_core.model.runtime import EmotionModel
 from affect_core.pipeline import JSONL_FILE, LabPipeline
@@ -236,3 +237,13 @@ def test_metadata_from_a_json_beside_an_unlabelled_model(tmp_path: Path,
     assert sidecar.metadata.model_id == fer.metadata.model_id
     crops = list(render_crops(3, "curated", seed=14, progress=False).crops)
     assert np.allclose(sidecar.predict(crops)[0], fer.predict(crops)[0])
+
+
+def test_bench_models_takes_turns_and_prints_each_model(fer: EmotionModel) -> None:
+    default = EmotionModel()
+    crops = list(render_crops(8, "curated", seed=15, progress=False).crops)
+    times = scoring.bench_models([default, fer], crops, 8, rounds=2, repeats=3)
+    assert [len(t) for t in times] == [2, 2]
+    assert all(ms > 0.0 for t in times for ms in t)
+    table = scoring.format_bench([default, fer], times, 8)
+    assert default.metadata.model_id in table and fer.metadata.model_id in table

@@ -122,10 +122,25 @@ def _bench(args: argparse.Namespace) -> int:
         print(bench.format_stereo_bench(bench.bench_stereo(threads=args.threads)))
     elif args.target == "replay":
         print(bench.bench_replay(args.seconds if args.seconds_given else 10.0))
+    elif args.target == "model":
+        _bench_models(args)
     else:
         duration_s = args.seconds if args.seconds_given else 3600.0
         print(bench.format_window_bench(bench.bench_window(duration_s), duration_s))
     return 0
+
+
+def _bench_models(args: argparse.Namespace) -> None:
+    from affect_core.model import scoring
+    from affect_core.model.runtime import EmotionModel
+    from affect_core.model.stage import model_file
+    from affect_core.window import WindowConfig
+
+    names = args.model or ["affect_vit_micro_rig", "fer_mini_xception"]
+    models = [EmotionModel(model_file(name), intra_op_threads=args.threads) for name in names]
+    k = WindowConfig().samples_per_window
+    crops = list(scoring.render_crops(k, "curated", 99, progress=False).crops)
+    print(scoring.format_bench(models, scoring.bench_models(models, crops, k), k))
 
 
 def _eval(args: argparse.Namespace) -> int:
@@ -233,12 +248,16 @@ def build_parser() -> argparse.ArgumentParser:
     synth.set_defaults(func=_synth)
 
     bench = sub.add_parser("bench", help="print speed figures (nothing is asserted)")
-    bench.add_argument("target", choices=("rig", "window", "stereo", "replay"),
+    bench.add_argument("target", choices=("rig", "window", "stereo", "replay", "model"),
                        help="what to measure")
     bench.add_argument("--seconds", type=float, default=None,
                        help="sensor seconds (rig: per configuration, default 3; window: "
                        "the stream, default 3600)")
-    bench.add_argument("--threads", type=int, default=1, help="OpenCV threads (default 1)")
+    bench.add_argument("--threads", type=int, default=1,
+                       help="OpenCV threads; model: ONNX Runtime threads (default 1)")
+    bench.add_argument("--model", action="append", default=None,
+                       help="model: ONNX file or shipped model name, repeatable (default: "
+                       "both shipped models, taking turns)")
     bench.set_defaults(func=_bench)
 
     evaluate = sub.add_parser("eval", help="measure a stage on the simulated rig")

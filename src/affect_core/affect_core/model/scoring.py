@@ -101,6 +101,32 @@ def window_ms(model: EmotionModel, crops: Sequence[npt.NDArray[np.generic]], k: 
     return 1e3 * float(np.median(times))
 
 
+def bench_models(models: Sequence[EmotionModel], crops: Sequence[npt.NDArray[np.generic]],
+                 k: int, rounds: int = 5, repeats: int = 100) -> list[list[float]]:
+    """Per model, the median ms per window of each round; models take turns every round.
+
+    Taking turns spreads a shared machine's changing load over all models alike, so
+    their ratio holds even when the absolute figures drift.
+    """
+    times: list[list[float]] = [[] for _ in models]
+    for _ in range(rounds):
+        for i, model in enumerate(models):
+            times[i].append(window_ms(model, crops, k, repeats))
+    return times
+
+
+def format_bench(models: Sequence[EmotionModel], times: Sequence[Sequence[float]],
+                 k: int) -> str:
+    """The printed speed table."""
+    lines = [f"one window of K = {k} crops through the runtime (preprocess, ONNX Runtime, "
+             "label map), median over rounds of each round's median:",
+             f"{'model':<44}{'ms':>8}{'min':>8}{'max':>8}  provider"]
+    for model, ms in zip(models, times):
+        lines.append(f"{model.metadata.model_id:<44}{float(np.median(ms)):>8.2f}"
+                     f"{min(ms):>8.2f}{max(ms):>8.2f}  {model.provider}")
+    return "\n".join(lines)
+
+
 def score_model(model: EmotionModel, samples: int = 1500,
                 progress: bool = True) -> list[SplitScore]:
     """The model's figures on both held-out splits, crops cut at the face_tracker's size."""
