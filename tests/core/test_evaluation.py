@@ -127,3 +127,25 @@ def test_refusing_with_the_run_config_reproduces_the_run() -> None:
     assert [name for name, _ in rows][0] == "plain mean"
     assert rows[0][1].coverage == 1.0  # no abstention in the plain mean
     assert rows[-1][1].coverage == pytest.approx(np.mean([not w.abstained for w in windows]))
+
+
+def test_tables_print_every_step_and_setting() -> None:
+    from affect_core.evaluation import format_ablation, format_sweep, sweep
+    from affect_core.fusion import FusionConfig
+    from tests.core.test_fusion import _prediction
+
+    rng = np.random.default_rng(2)
+    windows = []
+    for i in range(20):
+        prediction = _prediction([list(rng.dirichlet([1.0, 1.0, 1.0]))], [1.0],
+                                 end_s=2.0 + 0.5 * i)
+        windows.append(ScoredWindow("p1", prediction.window.end_ns, "neutral", "g", "neutral",
+                                    0.5, False, "neutral", 0.5, prediction=prediction))
+    result = figures("curated", windows, 1.0, 0.5)
+    ablation_table = format_ablation([result], FusionConfig(), 0.5)
+    assert ablation_table.count("curated") == 6 and "plain mean" in ablation_table
+    points = sweep([result], FusionConfig(), 0.5, smoothings=(0.0, 0.5), margins=(0.0, 0.2))
+    assert [(p.smoothing, p.switch_margin) for p in points] == \
+        [(0.0, 0.0), (0.0, 0.2), (0.5, 0.0), (0.5, 0.2)]
+    assert all(0.0 <= p.coverage <= 1.0 for p in points)
+    assert len(format_sweep(points).splitlines()) == 2 + len(points)

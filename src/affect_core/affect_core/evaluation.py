@@ -268,7 +268,7 @@ def format_ablation(results: Sequence[FusionFigures], config: FusionConfig,
     """Each fusion step's effect, per preset, on the same windows."""
     lines = ["each step of fusion on the same windows (synthetic rig):",
              f"{'preset':<14}{'step':<22}{'coverage':>9}{'acc@cov':>8}{'ECE':>7}"
-             f"{'spikes/min':>11}{'vs plain':>9}"]
+             f"{'spikes/min':>11}{'(n)':>5}{'vs plain':>9}"]
     for result in results:
         rows = ablation(result, config, hop_s)
         base = rows[0][1].spikes_per_min_fused
@@ -276,7 +276,10 @@ def format_ablation(results: Sequence[FusionFigures], config: FusionConfig,
             change = (r.spikes_per_min_fused / base - 1.0) if base else math.nan
             lines.append(f"{result.preset:<14}{name:<22}{100 * r.coverage:>8.1f}%"
                          f"{100 * r.accuracy_answered:>7.1f}%{r.ece_fused:>7.3f}"
-                         f"{r.spikes_per_min_fused:>11.2f}{100 * change:>+8.0f}%")
+                         f"{r.spikes_per_min_fused:>11.2f}"
+                         f"{round(r.spikes_per_min_fused * r.minutes):>5d}{100 * change:>+8.0f}%")
+    lines.append("(n): spikes counted; with few events a change is within the counting "
+                 "noise (about +-sqrt(n))")
     return "\n".join(lines)
 
 
@@ -298,17 +301,21 @@ def format_fusion(results: Sequence[FusionFigures], duration_s: float, people: i
     lines = [f"confidence fusion on the simulated rig (synthetic; {duration_s:.0f} s, {people} "
              "people per preset):",
              f"{'preset':<14}{'windows':>8}{'coverage':>9}{'acc@cov':>8}{'acc raw':>8}"
-             f"{'ECE':>7}{'ECE raw':>8}{'spikes/min':>11}{'raw':>6}{'cut':>6}"]
+             f"{'ECE':>7}{'ECE raw':>8}{'spikes/min':>11}{'(n)':>5}{'raw':>6}{'(n)':>5}"
+             f"{'cut':>6}"]
     for r in results:
         cut = (1.0 - r.spikes_per_min_fused / r.spikes_per_min_unfused
                if r.spikes_per_min_unfused else float("nan"))
         lines.append(f"{r.preset:<14}{r.windows:>8}{100 * r.coverage:>8.1f}%"
                      f"{100 * r.accuracy_answered:>7.1f}%{100 * r.accuracy_unfused:>7.1f}%"
                      f"{r.ece_fused:>7.3f}{r.ece_unfused:>8.3f}"
-                     f"{r.spikes_per_min_fused:>11.2f}{r.spikes_per_min_unfused:>6.2f}"
-                     f"{100 * cut:>5.0f}%")
+                     f"{r.spikes_per_min_fused:>11.2f}"
+                     f"{round(r.spikes_per_min_fused * r.minutes):>5d}"
+                     f"{r.spikes_per_min_unfused:>6.2f}"
+                     f"{round(r.spikes_per_min_unfused * r.minutes):>5d}{100 * cut:>5.0f}%")
     lines.append("acc@cov: accuracy of answered windows; raw: plain mean of the samples, no "
-                 "fusion; spikes: non-neutral labels under 1 s against neutral truth")
+                 "fusion; spikes: non-neutral labels under 1 s against neutral truth, per "
+                 "person-minute; (n): how many")
     for r in results:
         for name, target in (("precision", target_precision), ("coverage", target_coverage)):
             if target is None:
