@@ -129,6 +129,14 @@ def _bench(args: argparse.Namespace) -> int:
 
 
 def _eval(args: argparse.Namespace) -> int:
+    if args.target == "detectors":
+        from affect_core.face.detector_eval import evaluate_detectors, format_detectors
+
+        detections, landmarks = evaluate_detectors(args.detectors.split(","), args.duration,
+                                                   args.stride, args.seed,
+                                                   not args.no_photographs)
+        print(format_detectors(detections, landmarks))
+        return 0
     from affect_core.evaluation import evaluate_fusion, format_fusion
 
     results = evaluate_fusion(args.params, args.duration, args.people, args.seed)
@@ -201,7 +209,7 @@ def build_parser() -> argparse.ArgumentParser:
     bench.set_defaults(func=_bench)
 
     evaluate = sub.add_parser("eval", help="measure a stage on the simulated rig")
-    evaluate.add_argument("target", choices=("fusion",), help="what to evaluate")
+    evaluate.add_argument("target", choices=("fusion", "detectors"), help="what to evaluate")
     evaluate.add_argument("--duration", type=float, default=60.0,
                           help="seconds of rig time per preset")
     evaluate.add_argument("--people", type=int, default=2, help="people in the rig")
@@ -211,6 +219,12 @@ def build_parser() -> argparse.ArgumentParser:
                           help="print the abstain_below that reaches this precision")
     evaluate.add_argument("--target-coverage", type=float, default=None,
                           help="print the abstain_below that keeps this coverage")
+    evaluate.add_argument("--detectors", default="blob,blazeface,blazeface_short",
+                          help="detectors: comma-separated names of affect_core.face.detectors")
+    evaluate.add_argument("--stride", type=int, default=12,
+                          help="detectors: score every Nth rig frame (default 12)")
+    evaluate.add_argument("--no-photographs", action="store_true",
+                          help="detectors: skip the scikit-image photographs")
     evaluate.set_defaults(func=_eval)
 
     train = sub.add_parser("train", help="train, calibrate and export an emotion ViT on rig data")
