@@ -219,7 +219,8 @@ def build_parser() -> argparse.ArgumentParser:
                           help="print the abstain_below that reaches this precision")
     evaluate.add_argument("--target-coverage", type=float, default=None,
                           help="print the abstain_below that keeps this coverage")
-    evaluate.add_argument("--detectors", default="blob,blazeface,blazeface_short",
+    evaluate.add_argument("--detectors",
+                          default="blob,blazeface,blazeface_whole,blazeface_short",
                           help="detectors: comma-separated names of affect_core.face.detectors")
     evaluate.add_argument("--stride", type=int, default=12,
                           help="detectors: score every Nth rig frame (default 12)")

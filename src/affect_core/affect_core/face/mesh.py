@@ -206,7 +206,8 @@ LANDMARKER_CHOICES = ("mesh", "none")
 # tight squares from brow to chin (MediaPipe crops 1.5 times them); the blob detector's
 # boxes hold the whole head silhouette, so a smaller margin gives the mesh the same view.
 # Measured on the rig with `affect eval detectors`.
-ROI_SCALE_BY_DETECTOR = {"blob": 1.2, "blazeface": 1.5, "blazeface_short": 1.5}
+ROI_SCALE_BY_DETECTOR = {"blob": 1.2, "blazeface": 1.5, "blazeface_whole": 1.5,
+                         "blazeface_short": 1.5}
 
 
 def make_landmarker(name: str, detector: str = "blazeface") -> MeshLandmarker | None:

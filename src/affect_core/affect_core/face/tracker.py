@@ -46,8 +46,8 @@ PARAMS: tuple[ParamSpec, ...] = (
     ParamSpec("min_face_px", 24, "smallest face width detected, in pixels", 8, 1024),
     ParamSpec("max_faces", 4, "most faces reported per frame", 1, 32),
     ParamSpec("detector", "blob", "face detector: blob (bright IR blobs, no weights) or "
-              "blazeface / blazeface_short (MediaPipe BlazeFace, pretrained on photographs)",
-              choices=DETECTOR_CHOICES),
+              "blazeface, blazeface_whole, blazeface_short (MediaPipe BlazeFace, pretrained "
+              "on photographs); see affect_core.face.detectors", choices=DETECTOR_CHOICES),
     ParamSpec("track_timeout_s", 1.0, "keep a lost track this long for re-identification",
               0.0, 30.0),
     ParamSpec("max_match_distance", 0.6,
