@@ -206,6 +206,14 @@ def test_bad_frames_raise_input_error(image: np.ndarray, mesh: MeshLandmarker) -
         mesh.locate(image, (0, 0, 8, 8))
 
 
+def test_mesh_reports_no_face_where_there_is_none(astronaut: np.ndarray,
+                                                  mesh: MeshLandmarker) -> None:
+    noise = np.random.default_rng(0).integers(0, 255, (480, 640), dtype=np.uint8)
+    assert mesh.locate(np.zeros((480, 640), np.uint16), (200, 200, 100, 100)) is None
+    assert mesh.locate(noise, (200, 200, 100, 100)) is None
+    assert mesh.locate(astronaut, (600, 600, 50, 50)) is None  # box outside the frame
+
+
 def test_empty_face_box_raises_input_error(astronaut: np.ndarray,
                                            mesh: MeshLandmarker) -> None:
     with pytest.raises(InputError):
