@@ -26,7 +26,9 @@ setup(
     python_requires='>=3.10',
     packages=find_packages(include=[PACKAGE, PACKAGE + '.*']),
     package_data={
-        PACKAGE: ['py.typed', 'msg/*.msg', 'models/*.onnx', 'models/*.json', 'config/*.yaml'],
+        PACKAGE: ['py.typed', 'msg/*.msg', 'models/*.onnx', 'models/*.json',
+                  'models/face/*.onnx', 'models/face/*.md', 'models/face/LICENSE.*',
+                  'config/*.yaml'],
     },
     data_files=[
         ('share/ament_index/resource_index/packages', ['resource/' + PACKAGE]),

@@ -146,6 +146,14 @@ def _bench_models(args: argparse.Namespace) -> None:
 def _eval(args: argparse.Namespace) -> int:
     if args.target == "model":
         return _eval_model(args)
+    if args.target == "detectors":
+        from affect_core.face.detector_eval import evaluate_detectors, format_detectors
+
+        detections, landmarks = evaluate_detectors(args.detectors.split(","), args.duration,
+                                                   args.stride, args.seed,
+                                                   not args.no_photographs)
+        print(format_detectors(detections, landmarks))
+        return 0
     from dataclasses import replace
 
     from affect_core import evaluation as ev
@@ -261,8 +269,9 @@ def build_parser() -> argparse.ArgumentParser:
     bench.set_defaults(func=_bench)
 
     evaluate = sub.add_parser("eval", help="measure a stage on the simulated rig")
-    evaluate.add_argument("target", choices=("fusion", "model"),
-                          help="fusion: what fusion buys; model: a model on held-out crops")
+    evaluate.add_argument("target", choices=("fusion", "model", "detectors"),
+                          help="fusion: what fusion buys; model: a model on held-out crops; "
+                          "detectors: face detectors and landmarks against rig truth")
     evaluate.add_argument("--model", default=None,
                           help="model: ONNX file or shipped model name (default: the "
                           "shipped default model)")
@@ -286,6 +295,13 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--fit-temperature", action="store_true",
                           help="fit the fusion temperature on runs of seed + 1 and report "
                           "its ECE on this seed")
+    evaluate.add_argument("--detectors",
+                          default="blob,blazeface,blazeface_whole,blazeface_short",
+                          help="detectors: comma-separated names of affect_core.face.detectors")
+    evaluate.add_argument("--stride", type=int, default=12,
+                          help="detectors: score every Nth rig frame (default 12)")
+    evaluate.add_argument("--no-photographs", action="store_true",
+                          help="detectors: skip the scikit-image photographs")
     evaluate.set_defaults(func=_eval)
 
     train = sub.add_parser("train", help="train, calibrate and export an emotion ViT on rig data")

@@ -27,7 +27,8 @@ import numpy.typing as npt
 
 from affect_core.errors import InputError
 from affect_core.face import quality
-from affect_core.face.detect import BlobFaceDetector, Detection, to_float_image
+from affect_core.face.detect import Detection, to_float_image
+from affect_core.face.detectors import DETECTOR_CHOICES, make_detector
 from affect_core.params import ParamSpec, resolve
 from affect_core.types import (
     NAN,
@@ -44,6 +45,9 @@ PARAMS: tuple[ParamSpec, ...] = (
               1.0, 3.0),
     ParamSpec("min_face_px", 24, "smallest face width detected, in pixels", 8, 1024),
     ParamSpec("max_faces", 4, "most faces reported per frame", 1, 32),
+    ParamSpec("detector", "blob", "face detector: blob (bright IR blobs, no weights) or "
+              "blazeface, blazeface_whole, blazeface_short (MediaPipe BlazeFace, pretrained "
+              "on photographs); see affect_core.face.detectors", choices=DETECTOR_CHOICES),
     ParamSpec("track_timeout_s", 1.0, "keep a lost track this long for re-identification",
               0.0, 30.0),
     ParamSpec("max_match_distance", 0.6,
@@ -62,6 +66,7 @@ class FaceTrackerConfig:
     crop_margin: float = 1.2
     min_face_px: int = 24
     max_faces: int = 4
+    detector: str = "blob"
     track_timeout_s: float = 1.0
     max_match_distance: float = 0.6
     depth_max_age_s: float = 0.05
@@ -120,7 +125,7 @@ class FaceTracker:
     def __init__(self, config: FaceTrackerConfig, camera: CameraModel | None = None) -> None:
         self.config = config
         self.camera = camera
-        self.detector = BlobFaceDetector(config.min_face_px, config.max_faces)
+        self.detector = make_detector(config.detector, config.min_face_px, config.max_faces)
         self._tracks: list[_Track] = []
         self._next_id = 1
         self.stats = TrackerStats()
