@@ -23,6 +23,8 @@ Keys live in the ONNX file's ``metadata_props`` under the ``affect.`` prefix:
 - ``affect.model_id``: name@version+hash
 - ``affect.training_data``: plain description of what the model was trained on
 - ``affect.has_valence_arousal``: ``true`` when a second output gives valence/arousal
+- ``affect.has_rollout``: ``true`` when an ``attention_rollout`` output gives each crop's
+  attention-rollout heatmap (K, gh, gw), the model's explanation of where it looked
 """
 
 from __future__ import annotations
@@ -47,6 +49,7 @@ class ModelMetadata:
     model_id: str
     training_data: str
     has_valence_arousal: bool
+    has_rollout: bool = False
 
     def to_props(self) -> dict[str, str]:
         """The metadata as ONNX ``metadata_props`` strings."""
@@ -58,6 +61,7 @@ class ModelMetadata:
             "affect.model_id": self.model_id,
             "affect.training_data": self.training_data,
             "affect.has_valence_arousal": "true" if self.has_valence_arousal else "false",
+            "affect.has_rollout": "true" if self.has_rollout else "false",
         }
 
     @classmethod
@@ -94,4 +98,5 @@ class ModelMetadata:
             model_id=props.get("affect.model_id", source),
             training_data=props.get("affect.training_data", "not stated"),
             has_valence_arousal=props.get("affect.has_valence_arousal", "false") == "true",
+            has_rollout=props.get("affect.has_rollout", "false") == "true",
         )

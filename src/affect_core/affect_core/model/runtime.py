@@ -83,7 +83,8 @@ class EmotionModel:
     """An ONNX emotion classifier with its affect metadata.
 
     Inputs: ``crops`` (K, 1, S, S) float32. Outputs: ``logits`` (K, C) and, when the
-    metadata says so, ``valence_arousal`` (K, 2) in [-1, 1].
+    metadata says so, ``valence_arousal`` (K, 2) in [-1, 1] and ``attention_rollout``
+    (K, gh, gw), the attention-rollout heatmap of each crop.
     """
 
     def __init__(self, path: str | Path | None = None, provider: str = "auto",
@@ -117,12 +118,21 @@ class EmotionModel:
             raise ModelError(f"model {self.path} input shape {shape} does not match its metadata "
                              f"input size {size} with one channel")
         self._input_name = inputs[0].name
-        outputs = [o.name for o in self.session.get_outputs()]
+        shapes = {o.name: o.shape for o in self.session.get_outputs()}
+        outputs = list(shapes)
         if "logits" not in outputs:
             raise ModelError(f"model {self.path} has no 'logits' output (outputs: {outputs})")
+        classes = shapes["logits"][-1] if shapes["logits"] else None
+        if isinstance(classes, int) and classes != len(self.metadata.labels):
+            raise ModelError(f"model {self.path} has {classes} logits but its metadata names "
+                             f"{len(self.metadata.labels)} labels; re-export it with its own "
+                             "label list")
         if self.metadata.has_valence_arousal and "valence_arousal" not in outputs:
             raise ModelError(f"model {self.path} declares valence/arousal but has no "
                              "'valence_arousal' output")
+        if self.metadata.has_rollout and "attention_rollout" not in outputs:
+            raise ModelError(f"model {self.path} declares attention rollout but has no "
+                             "'attention_rollout' output")
         self._outputs = ["logits"] + (["valence_arousal"] if self.metadata.has_valence_arousal
                                       else [])
 
@@ -149,3 +159,12 @@ class EmotionModel:
             return probabilities, va[:, 0], va[:, 1]
         nan = np.full(len(crops), np.nan)
         return probabilities, nan, nan.copy()
+
+    def explain(self, crops: Sequence[npt.NDArray[np.generic]]) -> npt.NDArray[np.float32]:
+        """Attention-rollout heatmaps (K, gh, gw), each scaled to a maximum of 1."""
+        if not self.metadata.has_rollout:
+            raise ModelError(f"model {self.path} carries no attention rollout; re-export it "
+                             "with `affect export`")
+        batch = preprocess(crops, self.metadata.input_size_px)
+        (maps,) = self.session.run(["attention_rollout"], {self._input_name: batch})
+        return maps
