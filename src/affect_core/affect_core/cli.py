@@ -90,8 +90,8 @@ def _train(args: argparse.Namespace) -> int:
     config = training.TrainConfig(
         train_samples=args.samples, epochs=args.epochs, seed=args.seed, size=args.size,
         stem=args.stem, crop_size_px=args.crop_size, patch_size=args.patch_size,
-        quality_weighting=not args.no_quality_weighting, quality_floor=args.quality_floor,
-        balanced_sampling=not args.no_balanced_sampling, attn_scale=args.attn_scale,
+        quality_weighting=args.quality_weighting, quality_floor=args.quality_floor,
+        balanced_sampling=args.balanced_sampling, attn_scale=args.attn_scale,
         label_fraction=args.label_fraction, init=args.init or "", threads=args.threads,
         batch_size=args.batch_size,
         **({"val_samples": args.val_samples} if args.val_samples else {}),
@@ -115,6 +115,7 @@ def _pretrain(args: argparse.Namespace) -> int:
                              size=args.size, stem=args.stem, crop_size_px=args.crop_size,
                              patch_size=args.patch_size, batch_size=args.batch_size,
                              local_crops=args.local_crops, out_dim=args.out_dim,
+                             teacher_temp=args.teacher_temp, student_temp=args.student_temp,
                              threads=args.threads)
     summary = dino.pretrain(config, Path(args.out),
                             Path(args.crops) if args.crops else None, progress=not args.quiet,
@@ -151,8 +152,8 @@ def _export(args: argparse.Namespace) -> int:
         metadata = export.export_onnx(model, Path(args.out), temperature, config)
         crops = render_crops(16, "heterogeneous", seed=4243, crop_size_px=config.crop_size_px,
                              progress=False, expressions=config.expressions).crops
-        diffs = export.parity(model, Path(args.out), preprocess(list(crops),
-                                                               config.crop_size_px))
+        batch = preprocess(list(crops), config.crop_size_px)
+        diffs = export.parity(model, Path(args.out), batch)
         print(f"affect export: wrote {args.out} ({metadata.model_id}); parity with PyTorch on "
               f"{len(crops)} rig crops, max abs difference: "
               + ", ".join(f"{k} {v:.2e}" for k, v in diffs.items()))
@@ -322,12 +323,14 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--epochs", type=int, default=30, help="most epochs (early stopping)")
     train.add_argument("--batch-size", type=int, default=128)
     _model_shape_arguments(train)
-    train.add_argument("--no-quality-weighting", action="store_true",
-                       help="ablation: every sample weighs the same in the loss")
+    train.add_argument("--quality-weighting", action=argparse.BooleanOptionalAction,
+                       default=False, help="weight each sample's loss by its capture quality "
+                       "(pose stability x lighting consistency); off by default, see the "
+                       "model card")
     train.add_argument("--quality-floor", type=float, default=0.05,
                        help="smallest loss weight a sample gets (0.05, as in fusion)")
-    train.add_argument("--no-balanced-sampling", action="store_true",
-                       help="ablation: draw samples uniformly, not balanced over subgroups")
+    train.add_argument("--balanced-sampling", action=argparse.BooleanOptionalAction,
+                       default=False, help="draw samples balanced over subgroups")
     train.add_argument("--attn-scale", default="none", choices=("none", "learned"),
                        help="learned: a per-head factor on the attention logits")
     train.add_argument("--label-fraction", type=float, default=1.0,
@@ -356,6 +359,9 @@ def build_parser() -> argparse.ArgumentParser:
     pretrain.add_argument("--local-crops", type=int, default=4, help="local views per crop")
     pretrain.add_argument("--out-dim", type=int, default=1024,
                           help="DINO head output dimension (prototypes)")
+    pretrain.add_argument("--teacher-temp", type=float, default=0.02,
+                          help="teacher softmax temperature (sharpening)")
+    pretrain.add_argument("--student-temp", type=float, default=0.1)
     _model_shape_arguments(pretrain)
     pretrain.add_argument("--seed", type=int, default=0)
     pretrain.add_argument("--cache", default=None,
