@@ -178,7 +178,7 @@ def test_quality_evidence_and_balanced_draws_on_rig_crops() -> None:
     # The curated rig holds still under steady light; the heterogeneous one does not.
     assert np.all(curated.quality > 0.9)
     assert np.median(hetero.quality) < 0.5
-    config = TrainConfig(quality_floor=0.05)
+    config = TrainConfig(quality_weighting=True, quality_floor=0.05)
     assert np.allclose(sample_weights(hetero, config), np.maximum(hetero.quality, 0.05))
     off = TrainConfig(quality_weighting=False)
     assert np.all(sample_weights(hetero, off) == 1.0)
