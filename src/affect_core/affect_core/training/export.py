@@ -26,6 +26,7 @@ transformer on a CPU; the metadata is carried over and the id marked ``-int8``.
 from __future__ import annotations
 
 import hashlib
+import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -63,11 +64,15 @@ def export_onnx(model: AffectViT, path: Path, temperature: float,
     size = config.crop_size_px
     dummy = torch.zeros(2, 1, size, size)
     path.parent.mkdir(parents=True, exist_ok=True)
-    # The wrapper must be in eval mode too: the exporter restores the mode it finds.
-    torch.onnx.export(ExplainedViT(model).eval(), (dummy,), str(path), input_names=["crops"],
-                      output_names=list(OUTPUTS),
-                      dynamic_axes={name: {0: "k"} for name in ("crops", *OUTPUTS)},
-                      opset_version=17, dynamo=False)
+    with warnings.catch_warnings():
+        # timm's input-size asserts become constants in the trace: expected, the size is
+        # fixed by the metadata and checked by the runtime.
+        warnings.simplefilter("ignore", torch.jit.TracerWarning)
+        # The wrapper must be in eval mode too: the exporter restores the mode it finds.
+        torch.onnx.export(ExplainedViT(model).eval(), (dummy,), str(path),
+                          input_names=["crops"], output_names=list(OUTPUTS),
+                          dynamic_axes={name: {0: "k"} for name in ("crops", *OUTPUTS)},
+                          opset_version=17, dynamo=False)
     digest = hashlib.sha256(onnx.load(str(path)).graph.SerializeToString()).hexdigest()[:12]
     mix = config.train_preset_mix
     metadata = ModelMetadata(
