@@ -25,6 +25,7 @@ def test_shipped_model_carries_its_metadata(model: EmotionModel) -> None:
     assert meta.input_size_px == 64
     assert meta.temperature > 0.0
     assert meta.has_valence_arousal
+    assert meta.has_rollout
     assert "synthetic" in meta.training_data
     assert meta.model_id.startswith("affect_vit_micro_rig@")
     assert model.provider == "CPUExecutionProvider"
@@ -40,6 +41,18 @@ def test_shipped_model_beats_chance_on_held_out_rig_crops(model: EmotionModel) -
     assert accuracy > 0.9  # chance is 0.1 with ten labels
     assert np.corrcoef(valence, data.valence)[0, 1] > 0.9
     assert np.all(np.abs(arousal) <= 1.0)
+
+
+def test_shipped_model_explains_with_attention_rollout_on_the_face(
+        model: EmotionModel) -> None:
+    data = render_crops(20, "curated", seed=998, progress=False)
+    heatmaps = model.explain(list(data.crops))
+    assert heatmaps.shape == (len(data), 8, 8)
+    assert np.allclose(heatmaps.max(axis=(1, 2)), 1.0) and heatmaps.min() > 0.0
+    # The face's features sit in the middle of the crop; the border is background.
+    border = np.ones((8, 8), bool)
+    border[1:7, 1:7] = False
+    assert heatmaps[:, 2:6, 2:6].mean() > 1.3 * heatmaps[:, border].mean()
 
 
 def test_batch_of_k_crops_equals_one_by_one(model: EmotionModel) -> None:

@@ -27,6 +27,8 @@ Keys live in the ONNX file's ``metadata_props`` under the ``affect.`` prefix:
 - ``affect.model_id``: name@version+hash
 - ``affect.training_data``: plain description of what the model was trained on
 - ``affect.has_valence_arousal``: ``true`` when a second output gives valence/arousal
+- ``affect.has_rollout``: ``true`` when an ``attention_rollout`` output gives each crop's
+  attention-rollout heatmap (K, gh, gw), the model's explanation of where it looked
 
 Optional keys that let a classifier made elsewhere run unchanged (see
 affect_core.model.adapters, which also reads these keys from ``<model>.json`` beside a
@@ -71,6 +73,7 @@ class ModelMetadata:
     input_channels: int = 1
     output_name: str = "logits"
     output_kind: str = "logits"
+    has_rollout: bool = False
 
     def to_props(self) -> dict[str, str]:
         """The metadata as ONNX ``metadata_props`` strings (optional keys only when set)."""
@@ -82,6 +85,7 @@ class ModelMetadata:
             "affect.model_id": self.model_id,
             "affect.training_data": self.training_data,
             "affect.has_valence_arousal": "true" if self.has_valence_arousal else "false",
+            "affect.has_rollout": "true" if self.has_rollout else "false",
         }
         if self.label_map:
             props["affect.label_map"] = json.dumps(dict(self.label_map))
@@ -138,6 +142,7 @@ class ModelMetadata:
             input_channels=int(channels),
             output_name=props.get("affect.output", "logits"),
             output_kind=output_kind,
+            has_rollout=props.get("affect.has_rollout", "false") == "true",
         )
 
 

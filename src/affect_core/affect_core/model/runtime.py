@@ -84,7 +84,8 @@ class EmotionModel:
     """An ONNX emotion classifier with its affect metadata.
 
     Inputs: ``crops`` (K, 1, S, S) float32. Outputs: ``logits`` (K, C) and, when the
-    metadata says so, ``valence_arousal`` (K, 2) in [-1, 1]. A model made elsewhere
+    metadata says so, ``valence_arousal`` (K, 2) in [-1, 1] and ``attention_rollout``
+    (K, gh, gw), the attention-rollout heatmap of each crop. A model made elsewhere
     declares its own input, output and label map in its metadata (model.adapters).
     """
 
@@ -117,13 +118,22 @@ class EmotionModel:
             raise ModelError(f"model {self.path} must take one input of shape (K, 1, S, S)")
         adapters.check_input_shape(inputs[0].shape, self.metadata, str(self.path))
         self._input_name = inputs[0].name
-        outputs = [o.name for o in self.session.get_outputs()]
+        shapes = {o.name: o.shape for o in self.session.get_outputs()}
+        outputs = list(shapes)
         scores = self.metadata.output_name
         if scores not in outputs:
             raise ModelError(f"model {self.path} has no {scores!r} output (outputs: {outputs})")
+        classes = shapes[scores][-1] if shapes[scores] else None
+        if isinstance(classes, int) and classes != len(self.metadata.labels):
+            raise ModelError(f"model {self.path} has {classes} class scores but its metadata "
+                             f"names {len(self.metadata.labels)} labels; re-export it with its "
+                             "own label list")
         if self.metadata.has_valence_arousal and "valence_arousal" not in outputs:
             raise ModelError(f"model {self.path} declares valence/arousal but has no "
                              "'valence_arousal' output")
+        if self.metadata.has_rollout and "attention_rollout" not in outputs:
+            raise ModelError(f"model {self.path} declares attention rollout but has no "
+                             "'attention_rollout' output")
         self._outputs = [scores] + (["valence_arousal"] if self.metadata.has_valence_arousal
                                     else [])
 
@@ -155,3 +165,12 @@ class EmotionModel:
             return probabilities, va[:, 0], va[:, 1]
         nan = np.full(len(crops), np.nan)
         return probabilities, nan, nan.copy()
+
+    def explain(self, crops: Sequence[npt.NDArray[np.generic]]) -> npt.NDArray[np.float32]:
+        """Attention-rollout heatmaps (K, gh, gw), each scaled to a maximum of 1."""
+        if not self.metadata.has_rollout:
+            raise ModelError(f"model {self.path} carries no attention rollout; re-export it "
+                             "with `affect export`")
+        batch = preprocess(crops, self.metadata.input_size_px)
+        (maps,) = self.session.run(["attention_rollout"], {self._input_name: batch})
+        return maps

@@ -19,18 +19,28 @@ intensity, pose and lighting of the chosen preset; the crop comes from the same 
 and square_crop the face_tracker stage uses, so training and run time see the same
 framing. Samples the detector misses, or where it boxes something other than the face
 (IoU with the true box below 0.5), are skipped and counted.
+
+Each crop carries its capture-quality evidence, pose stability x lighting consistency,
+computed with the tracker's own definitions (affect_core.face.quality): the speed is the
+face's rendered motion in face widths per second; the slow running median that lighting
+stability compares against is the face's level at the preset's mid exposure gain (what
+the tracker's running median settles to), so a crop taken at an exposure jump scores low.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
 from tqdm import tqdm
 
 from affect_core import labels
-from affect_core.face.detect import BlobFaceDetector, iou
+from affect_core.face import quality as capture_quality
+from affect_core.face.detect import BlobFaceDetector, iou, to_float_image
 from affect_core.face.tracker import square_crop
 from affect_core.sim.expressions import VALENCE_AROUSAL, action_units
 from affect_core.sim.face_model import expressive_landmarks_m, rotation_matrix, sample_identity
@@ -41,7 +51,7 @@ from affect_core.sim.scene import SceneRenderer
 
 @dataclass
 class CropSet:
-    """Crops (N, S, S) uint16 with labels, valence/arousal targets and subgroups."""
+    """Crops (N, S, S) uint16 with labels, valence/arousal targets, subgroups and quality."""
 
     crops: npt.NDArray[np.uint16]
     label_index: npt.NDArray[np.int64]
@@ -50,9 +60,35 @@ class CropSet:
     subgroup: list[str]
     preset: str
     missed: int
+    quality: npt.NDArray[np.float32]  # pose stability x lighting consistency, in [0, 1]
 
     def __len__(self) -> int:
         return len(self.label_index)
+
+
+def cached_crops(cache_dir: Path | None, count: int, preset: str, seed: int,
+                 crop_size_px: int, progress: bool, expressions: tuple[str, ...]) -> CropSet:
+    """render_crops, kept in ``cache_dir`` as .npz so repeated runs render each split once.
+
+    The file name holds every argument the crops depend on; rendering is deterministic,
+    so a cached split is the split.
+    """
+    if cache_dir is None:
+        return render_crops(count, preset, seed, crop_size_px, progress, expressions)
+    key = hashlib.sha256(json.dumps([count, preset, seed, crop_size_px, list(expressions)])
+                         .encode()).hexdigest()[:16]
+    path = cache_dir / f"crops_{preset}_{count}_{seed}_{crop_size_px}_{key}.npz"
+    if path.is_file():
+        with np.load(path) as stored:
+            return CropSet(stored["crops"], stored["label_index"], stored["valence"],
+                           stored["arousal"], [str(g) for g in stored["subgroup"]], preset,
+                           int(stored["missed"]), stored["quality"])
+    data = render_crops(count, preset, seed, crop_size_px, progress, expressions)
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    np.savez(path, crops=data.crops, label_index=data.label_index, valence=data.valence,
+             arousal=data.arousal, subgroup=np.array(data.subgroup, dtype=str),
+             missed=data.missed, quality=data.quality)
+    return data
 
 
 def render_crops(count: int, preset: str, seed: int, crop_size_px: int = 64,
@@ -68,7 +104,8 @@ def render_crops(count: int, preset: str, seed: int, crop_size_px: int = 64,
     rng = np.random.default_rng([seed, 7])
     renderer = SceneRenderer(640, 480, 560.0, 0.05, 3.0, seed)
     detector = BlobFaceDetector(min_face_px=24, max_faces=1)
-    crops, label_index, valence, arousal, subgroups = [], [], [], [], []
+    crops, label_index, valence, arousal, subgroups, qualities = [], [], [], [], [], []
+    mid_gain = 0.5 * (cond.exposure_min + cond.exposure_max)
     missed = 0
     for i in tqdm(range(count), desc=f"rendering {preset} crops", disable=not progress,
                   unit="crop"):
@@ -101,6 +138,13 @@ def render_crops(count: int, preset: str, seed: int, crop_size_px: int = 64,
             missed += 1  # a miss or a false detection: never train on a wrong crop
             continue
         crops.append(square_crop(frame, found[0].box_px, 1.2, crop_size_px))
+        bx, by, bw, bh = found[0].box_px
+        inner = to_float_image(frame[by + bh // 4:by + 3 * bh // 4, bx + bw // 4:bx + 3 * bw // 4])
+        median = float(np.median(inner))
+        lighting_score = capture_quality.lighting_consistency(
+            inner, median * mid_gain / lighting.exposure_gain)
+        speed = float(np.linalg.norm(speed_px_s)) / max(bw, 1)
+        qualities.append(capture_quality.pose_stability(speed) * lighting_score)
         label_index.append(k)
         va = VALENCE_AROUSAL[category]
         valence.append(va[0] * intensity)
@@ -115,4 +159,5 @@ def render_crops(count: int, preset: str, seed: int, crop_size_px: int = 64,
         subgroup=subgroups,
         preset=preset,
         missed=missed,
+        quality=np.array(qualities, np.float32),
     )

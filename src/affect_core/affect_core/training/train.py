@@ -18,17 +18,33 @@ The run renders labelled crops (training, validation and two held-out test split
 curated and heterogeneous), trains AffectViT with cross-entropy plus a valence/arousal
 regression loss, stops early when validation loss has not improved for ``patience``
 epochs, fits a calibration temperature on the validation split (minimising negative
-log-likelihood), and exports ONNX with the affect metadata. It prints and returns the
-held-out figures for the model card.
+log-likelihood), and exports ONNX with the affect metadata and the attention-rollout
+output. It prints and returns the held-out figures for the model card.
+
+Options, each a switch so that its effect can be measured (``affect train --help``; the
+model card gives the rig figures: neither weighting nor balancing helped there, so both
+are off by default):
+
+- ``quality_weighting``: each sample's loss is weighted by its capture-quality evidence,
+  max(pose stability x lighting consistency, ``quality_floor``), the weight confidence
+  fusion gives the same frame at run time; blurred or badly lit crops teach less.
+- ``balanced_sampling``: batches are drawn with probability inversely proportional to
+  the size of the sample's subgroup, so small subgroups are seen as often as large ones.
+- ``attn_scale``: "learned" adds a per-head attention-logit factor (see vit.py).
+- ``init``: a pretrained backbone (``affect pretrain`` output or DINO weights in timm's
+  layout); ``label_fraction`` keeps only that share of the training labels.
+
+After every epoch the full training state goes to ``<out>.ckpt.pt``; ``resume`` picks
+it up and continues to the same result as an uninterrupted run. The final weights,
+configuration and temperature go to ``<out>.pt`` for ``affect export``.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 import random
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
 
@@ -39,10 +55,13 @@ from tqdm import tqdm
 
 from affect_core import labels, metrics
 from affect_core.errors import TrainingError
-from affect_core.model.metadata import ModelMetadata
 from affect_core.model.runtime import preprocess, softmax
-from affect_core.training.dataset import CropSet, render_crops
-from affect_core.training.vit import AffectViT
+from affect_core.training.dataset import CropSet, cached_crops
+from affect_core.training.export import export_onnx
+from affect_core.training.vit import AffectViT, load_pretrained
+
+CHECKPOINT_FORMAT = "affect-train-checkpoint/1"
+WEIGHTS_FORMAT = "affect-weights/1"
 
 
 @dataclass(frozen=True)
@@ -65,6 +84,28 @@ class TrainConfig:
     seed: int = 0
     threads: int = 2
     expressions: tuple[str, ...] = labels.EXPRESSIONS
+    quality_weighting: bool = False  # off: on the rig it costs heterogeneous accuracy
+    quality_floor: float = 0.05
+    balanced_sampling: bool = False  # off: on the rig it did not help either
+    attn_scale: str = "none"
+    label_fraction: float = 1.0
+    init: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain values (lists for tuples), as stored in checkpoints and reports."""
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> TrainConfig:
+        """Inverse of to_dict; keys this version does not know are an error."""
+        known = {f.name for f in fields(cls)}
+        unknown = set(values) - known
+        if unknown:
+            raise TrainingError(f"unknown training settings {sorted(unknown)}")
+        given = dict(values)
+        if "expressions" in given:
+            given["expressions"] = tuple(given["expressions"])
+        return cls(**given)
 
 
 def _seed_everything(seed: int) -> None:
@@ -73,20 +114,47 @@ def _seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-def _mixed(count: int, mix: float, seed: int, size: int, progress: bool,
-           expressions: tuple[str, ...]) -> CropSet:
-    n_het = int(round(count * mix))
-    parts = [render_crops(count - n_het, "curated", seed, size, progress, expressions),
-             render_crops(n_het, "heterogeneous", seed + 1, size, progress, expressions)]
+def _concat(parts: list[CropSet], preset: str) -> CropSet:
     return CropSet(
         crops=np.concatenate([p.crops for p in parts]),
         label_index=np.concatenate([p.label_index for p in parts]),
         valence=np.concatenate([p.valence for p in parts]),
         arousal=np.concatenate([p.arousal for p in parts]),
         subgroup=[g for p in parts for g in p.subgroup],
-        preset="mixed",
+        preset=preset,
         missed=sum(p.missed for p in parts),
+        quality=np.concatenate([p.quality for p in parts]),
     )
+
+
+def _mixed(count: int, mix: float, seed: int, size: int, progress: bool,
+           expressions: tuple[str, ...], cache: Path | None) -> CropSet:
+    n_het = int(round(count * mix))
+    return _concat([cached_crops(cache, count - n_het, "curated", seed, size, progress,
+                                 expressions),
+                    cached_crops(cache, n_het, "heterogeneous", seed + 1, size, progress,
+                                 expressions)], "mixed")
+
+
+def _subset(data: CropSet, keep: np.ndarray) -> CropSet:
+    return CropSet(data.crops[keep], data.label_index[keep], data.valence[keep],
+                   data.arousal[keep], [data.subgroup[i] for i in keep], data.preset,
+                   data.missed, data.quality[keep])
+
+
+def sample_weights(data: CropSet, config: TrainConfig) -> np.ndarray:
+    """Per-sample loss weights: quality evidence with a floor, or all ones when switched off."""
+    if not config.quality_weighting:
+        return np.ones(len(data), np.float32)
+    return np.maximum(data.quality, config.quality_floor).astype(np.float32)
+
+
+def balanced_probabilities(subgroups: list[str]) -> np.ndarray:
+    """Draw probabilities giving every subgroup the same total share."""
+    names, inverse, counts = np.unique(np.array(subgroups), return_inverse=True,
+                                       return_counts=True)
+    weights = 1.0 / (len(names) * counts[inverse])
+    return weights / weights.sum()
 
 
 def _tensors(data: CropSet, size: int) -> tuple[torch.Tensor, ...]:
@@ -141,25 +209,88 @@ def evaluate(logits: np.ndarray, data: CropSet, temperature: float) -> dict[str,
     }
 
 
-def train(config: TrainConfig, out_path: Path, progress: bool = True) -> dict[str, Any]:
-    """Run training end to end; write the ONNX model and a metrics JSON beside it."""
+def render_splits(config: TrainConfig, progress: bool, cache: Path | None = None) -> tuple[
+        CropSet, CropSet, dict[str, CropSet]]:
+    """Training, validation and held-out test crops of a run, all from its seed."""
+    size, names = config.crop_size_px, config.expressions
+    train_set = _mixed(config.train_samples, config.train_preset_mix, config.seed * 10 + 1,
+                       size, progress, names, cache)
+    val_set = _mixed(config.val_samples, config.train_preset_mix, config.seed * 10 + 3, size,
+                     progress, names, cache)
+    tests = {preset: cached_crops(cache, config.test_samples, preset,
+                                  config.seed * 10 + 5 + i, size, progress, names)
+             for i, preset in enumerate(("curated", "heterogeneous"))}
+    if config.label_fraction < 1.0:
+        keep_count = max(int(round(len(train_set) * config.label_fraction)), 1)
+        order = np.random.default_rng([config.seed, 13]).permutation(len(train_set))
+        train_set = _subset(train_set, np.sort(order[:keep_count]))
+    return train_set, val_set, tests
+
+
+def build_model(config: TrainConfig) -> AffectViT:
+    """The untrained (or pretrained, with ``config.init``) model of a run."""
+    model = AffectViT(len(config.expressions), config.size, config.crop_size_px,
+                      config.patch_size, config.stem, config.attn_scale)
+    if config.init:
+        load_pretrained(model, config.init)
+    return model
+
+
+def checkpoint_path(out_path: Path) -> Path:
+    """Where a run keeps its resumable state."""
+    return out_path.with_suffix(".ckpt.pt")
+
+
+def weights_path(out_path: Path) -> Path:
+    """Where a run leaves its final weights for ``affect export``."""
+    return out_path.with_suffix(".pt")
+
+
+def _load(path: Path, kind: str) -> dict[str, Any]:
+    try:
+        state = torch.load(str(path), map_location="cpu", weights_only=True)
+    except FileNotFoundError as err:
+        raise TrainingError(f"{kind} not found: {path}") from err
+    except Exception as err:  # torch raises assorted untyped errors for bad files
+        raise TrainingError(f"cannot read {kind} {path}: {err}") from err
+    if not isinstance(state, dict) or state.get("format") not in (CHECKPOINT_FORMAT,
+                                                                  WEIGHTS_FORMAT):
+        raise TrainingError(f"{path} is not an affect {kind}")
+    return state
+
+
+def load_weights(path: Path) -> tuple[AffectViT, TrainConfig, float]:
+    """Model, configuration and temperature saved by a finished run (``<out>.pt``)."""
+    state = _load(path, "weights file")
+    config = TrainConfig.from_dict(state["config"])
+    model = AffectViT(len(config.expressions), config.size, config.crop_size_px,
+                      config.patch_size, config.stem, config.attn_scale)
+    model.load_state_dict(state["model"])
+    return model.eval(), config, float(state["temperature"])
+
+
+def train(config: TrainConfig, out_path: Path, progress: bool = True, resume: bool = False,
+          stop_after_epochs: int | None = None, cache: Path | None = None) -> dict[str, Any]:
+    """Run training end to end; write the ONNX model and a metrics JSON beside it.
+
+    ``resume`` continues from ``<out>.ckpt.pt`` (same configuration required);
+    ``stop_after_epochs`` ends the run early as an interruption would, leaving the
+    checkpoint (and returning an empty report). ``cache`` keeps rendered crops between
+    runs (see dataset.cached_crops).
+    """
     _seed_everything(config.seed)
     torch.set_num_threads(config.threads)
-    size = config.crop_size_px
-    names = config.expressions
-    train_set = _mixed(config.train_samples, config.train_preset_mix, config.seed * 10 + 1,
-                       size, progress, names)
-    val_set = _mixed(config.val_samples, config.train_preset_mix, config.seed * 10 + 3, size,
-                     progress, names)
-    tests = {preset: render_crops(config.test_samples, preset, config.seed * 10 + 5 + i, size,
-                                  progress, names)
-             for i, preset in enumerate(("curated", "heterogeneous"))}
+    train_set, val_set, tests = render_splits(config, progress, cache)
     if len(train_set) < config.batch_size:
         raise TrainingError(f"only {len(train_set)} training crops were rendered; "
-                            "raise train_samples")
+                            "raise train_samples or label_fraction")
+    size = config.crop_size_px
     x, y, va = _tensors(train_set, size)
     xv, yv, vav = _tensors(val_set, size)
-    model = AffectViT(len(names), config.size, size, config.patch_size, config.stem)
+    weights = torch.from_numpy(sample_weights(train_set, config))
+    draw = (torch.from_numpy(balanced_probabilities(train_set.subgroup))
+            if config.balanced_sampling else None)
+    model = build_model(config)
     optimiser = torch.optim.AdamW(model.parameters(), lr=config.learning_rate,
                                   weight_decay=config.weight_decay)
     steps = config.epochs * math.ceil(len(x) / config.batch_size)
@@ -167,9 +298,28 @@ def train(config: TrainConfig, out_path: Path, progress: bool = True) -> dict[st
                                                    total_steps=steps, pct_start=0.1)
     best_loss, best_state, stale, history = math.inf, None, 0, []
     generator = torch.Generator().manual_seed(config.seed)
-    for epoch in range(config.epochs):
+    first_epoch = 0
+    ckpt = checkpoint_path(out_path)
+    if resume:
+        state = _load(ckpt, "training checkpoint")
+        if state["config"] != config.to_dict():
+            raise TrainingError(f"{ckpt} was written by a run with other settings; "
+                                "resume with the same options or start afresh")
+        model.load_state_dict(state["model"])
+        optimiser.load_state_dict(state["optimiser"])
+        schedule.load_state_dict(state["schedule"])
+        generator.set_state(state["generator"])
+        torch.set_rng_state(state["torch_rng"])
+        best_loss, best_state = state["best_loss"], state["best_state"]
+        stale, history, first_epoch = state["stale"], state["history"], state["epoch"]
+    for epoch in range(first_epoch, config.epochs):
+        if stale >= config.patience:
+            break
         model.train()
-        order = torch.randperm(len(x), generator=generator)
+        if draw is None:
+            order = torch.randperm(len(x), generator=generator)
+        else:
+            order = torch.multinomial(draw, len(x), replacement=True, generator=generator)
         running = 0.0
         bar = tqdm(range(0, len(x), config.batch_size), desc=f"epoch {epoch + 1}",
                    disable=not progress, unit="batch", leave=False)
@@ -179,7 +329,10 @@ def train(config: TrainConfig, out_path: Path, progress: bool = True) -> dict[st
             # Augmentation: horizontal flips would swap contempt's side, so only noise.
             batch = batch + 0.05 * torch.randn_like(batch)
             logits, va_pred = model(batch)
-            loss = F.cross_entropy(logits, y[idx]) + F.mse_loss(va_pred, va[idx])
+            per_sample = (F.cross_entropy(logits, y[idx], reduction="none")
+                          + F.mse_loss(va_pred, va[idx], reduction="none").mean(dim=1))
+            w = weights[idx]
+            loss = (w * per_sample).sum() / w.sum()
             optimiser.zero_grad()
             loss.backward()
             optimiser.step()
@@ -200,54 +353,28 @@ def train(config: TrainConfig, out_path: Path, progress: bool = True) -> dict[st
             best_state = {k: v.clone() for k, v in model.state_dict().items()}
         else:
             stale += 1
-            if stale >= config.patience:
-                break
+        out_path.parent.mkdir(parents=True, exist_ok=True)
+        torch.save({"format": CHECKPOINT_FORMAT, "config": config.to_dict(),
+                    "epoch": epoch + 1, "model": model.state_dict(),
+                    "optimiser": optimiser.state_dict(), "schedule": schedule.state_dict(),
+                    "generator": generator.get_state(), "torch_rng": torch.get_rng_state(),
+                    "best_loss": best_loss, "best_state": best_state, "stale": stale,
+                    "history": history}, str(ckpt))
+        if stop_after_epochs is not None and epoch + 1 >= stop_after_epochs:
+            return {}
     if best_state is not None:
         model.load_state_dict(best_state)
     temperature = fit_temperature(_logits(model, xv), yv.numpy())
     results = {name: evaluate(_logits(model, _tensors(data, size)[0]), data, temperature)
                for name, data in tests.items()}
+    torch.save({"format": WEIGHTS_FORMAT, "config": config.to_dict(),
+                "model": model.state_dict(), "temperature": temperature},
+               str(weights_path(out_path)))
     metadata = export_onnx(model, out_path, temperature, config)
-    report = {"model_id": metadata.model_id, "temperature": temperature, "config": config.__dict__,
+    report = {"model_id": metadata.model_id, "temperature": temperature,
+              "config": config.to_dict(), "train_crops": len(train_set),
               "history": history, "test": results,
               "data": "synthetic faces from the affect simulated rig (not real people)"}
     out_path.with_suffix(".json").write_text(json.dumps(report, indent=2) + "\n",
                                              encoding="utf-8")
     return report
-
-
-def export_onnx(model: AffectViT, path: Path, temperature: float,
-                config: TrainConfig) -> ModelMetadata:
-    """Export to ONNX with the affect metadata; the model id carries the weights' hash."""
-    import onnx
-
-    model.eval()
-    size = config.crop_size_px
-    dummy = torch.zeros(2, 1, size, size)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    torch.onnx.export(model, (dummy,), str(path), input_names=["crops"],
-                      output_names=["logits", "valence_arousal"],
-                      dynamic_axes={"crops": {0: "k"}, "logits": {0: "k"},
-                                    "valence_arousal": {0: "k"}},
-                      opset_version=17, dynamo=False)
-    proto = onnx.load(str(path))
-    digest = hashlib.sha256(proto.graph.SerializeToString()).hexdigest()[:12]
-    metadata = ModelMetadata(
-        labels=config.expressions,
-        input_size_px=size,
-        normalization="per_crop_standardize",
-        temperature=temperature,
-        model_id=f"affect_vit_{config.size}_rig@0.1.0+{digest}",
-        training_data=(
-            "synthetic: procedural faces rendered by the affect simulated IR rig "
-            f"({config.train_samples} crops, curated/heterogeneous mix "
-            f"{1 - config.train_preset_mix:.2f}/{config.train_preset_mix:.2f}, seed "
-            f"{config.seed}); says nothing about real people"
-        ),
-        has_valence_arousal=True,
-    )
-    for key, value in metadata.to_props().items():
-        entry = proto.metadata_props.add()
-        entry.key, entry.value = key, value
-    onnx.save(proto, str(path))
-    return metadata
