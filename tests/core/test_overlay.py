@@ -129,3 +129,25 @@ def test_lab_records_the_overlay_only_when_asked(tmp_path) -> None:  # type: ign
     pipeline.run(1.0, tmp_path / "without", progress=False)
     with Reader(tmp_path / "without" / RECORDING_DIR) as reader:
         assert [c.topic for c in reader.connections] == ["/emotion"]
+
+
+def test_the_shipped_model_explains_each_crop_in_the_same_run() -> None:
+    from affect_core.model.stage import EmotionVit, EmotionVitConfig
+    from affect_core.types import FaceObservation, FaceWindow, FrameQuality
+
+    rng = np.random.default_rng(3)
+    samples = [FaceObservation(i, "p1", BOX, (NAN, NAN, NAN), FrameQuality(1, 1, NAN, 1),
+                               rng.integers(0, 60000, (64, 64)).astype(np.uint16), "mono16")
+               for i in range(4)]
+    window = FaceWindow("p1", "ir", 0, 2_000_000_000, 240, 240, samples, 1, 1, NAN,
+                        (NAN, NAN, NAN))
+    vit = EmotionVit(EmotionVitConfig())
+    explained = vit.predict(window)
+    assert explained.attention is not None and explained.attention.shape[0] == 4
+    assert np.isfinite(explained.attention).all()
+    plain = EmotionVit(EmotionVitConfig(attention_maps=False)).predict(window)
+    assert plain.attention is None
+    # Explaining does not change the estimate.
+    np.testing.assert_allclose(plain.probabilities, explained.probabilities, rtol=1e-6)
+    np.testing.assert_allclose(vit.model.explain([s.crop for s in samples]),
+                               explained.attention, rtol=1e-5, atol=1e-6)

@@ -145,26 +145,45 @@ class EmotionModel:
     def predict(self, crops: Sequence[npt.NDArray[np.generic]]) -> tuple[
             npt.NDArray[np.float64], npt.NDArray[np.float64], npt.NDArray[np.float64]]:
         """Calibrated probabilities (K, C), valence (K,) and arousal (K,) for K crops."""
+        probabilities, valence, arousal, _ = self.predict_explained(crops, attention=False)
+        return probabilities, valence, arousal
+
+    def predict_explained(self, crops: Sequence[npt.NDArray[np.generic]],
+                          attention: bool = True) -> tuple[
+            npt.NDArray[np.float64], npt.NDArray[np.float64], npt.NDArray[np.float64],
+            npt.NDArray[np.float32] | None]:
+        """:meth:`predict` plus the attention-rollout maps (K, gh, gw) from the same run.
+
+        The maps are None when ``attention`` is off or the model carries no rollout; one
+        session run serves both, so explaining costs only the rollout's own arithmetic.
+        """
+        with_maps = attention and self.metadata.has_rollout
         if not crops:
             empty = np.zeros((0,), np.float64)
-            return np.zeros((0, len(self.labels)), np.float64), empty, empty
+            return (np.zeros((0, len(self.labels)), np.float64), empty, empty.copy(),
+                    np.zeros((0, 0, 0), np.float32) if with_maps else None)
         meta = self.metadata
         if meta.normalization == "per_crop_standardize":
             batch = preprocess(crops, meta.input_size_px)
         else:
             batch = adapters.scale_crops(crops, meta.input_size_px, meta.normalization)
         batch = adapters.to_model_layout(batch, meta)
-        outputs = self.session.run(self._outputs, {self._input_name: batch})
+        names = self._outputs + (["attention_rollout"] if with_maps else [])
+        outputs = self.session.run(names, {self._input_name: batch})
         logits = adapters.as_logits(outputs[0], meta)
         if logits.shape != (len(crops), len(meta.labels)):
             raise ModelError(f"model {self.path} returned logits of shape {logits.shape}, "
                              f"expected {(len(crops), len(meta.labels))}")
         probabilities = self._labels.apply(softmax(logits, meta.temperature))
+        maps = outputs[-1].astype(np.float32) if with_maps else None
+        if maps is not None and (maps.ndim != 3 or len(maps) != len(crops)):
+            raise ModelError(f"model {self.path} returned attention maps of shape "
+                             f"{maps.shape}, expected ({len(crops)}, gh, gw)")
         if self.metadata.has_valence_arousal:
             va = np.clip(outputs[1].astype(np.float64), -1.0, 1.0)
-            return probabilities, va[:, 0], va[:, 1]
+            return probabilities, va[:, 0], va[:, 1], maps
         nan = np.full(len(crops), np.nan)
-        return probabilities, nan, nan.copy()
+        return probabilities, nan, nan.copy(), maps
 
     def explain(self, crops: Sequence[npt.NDArray[np.generic]]) -> npt.NDArray[np.float32]:
         """Attention-rollout heatmaps (K, gh, gw), each scaled to a maximum of 1."""

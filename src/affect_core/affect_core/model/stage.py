@@ -32,6 +32,9 @@ PARAMS: tuple[ParamSpec, ...] = (
     ParamSpec("execution_provider", "auto", "auto picks TensorRT, then CUDA, then CPU",
               choices=PROVIDER_CHOICES),
     ParamSpec("intra_op_threads", 1, "ONNX Runtime threads per inference", 1, 64),
+    ParamSpec("attention_maps", True,
+              "also output each crop's attention-rollout map (for /affect/overlay), where the "
+              "model carries one"),
 )
 
 
@@ -56,6 +59,7 @@ class EmotionVitConfig:
     model_path: str = ""
     execution_provider: str = "auto"
     intra_op_threads: int = 1
+    attention_maps: bool = True
 
     @classmethod
     def from_params(cls, given: Mapping[str, Any]) -> EmotionVitConfig:
@@ -72,7 +76,8 @@ class EmotionVit:
                                   config.intra_op_threads)
 
     def predict(self, window: FaceWindow) -> WindowPrediction:
-        """Per-sample probabilities, valence and arousal for ``window``."""
-        probabilities, valence, arousal = self.model.predict([s.crop for s in window.samples])
+        """Per-sample probabilities, valence, arousal and attention maps for ``window``."""
+        probabilities, valence, arousal, maps = self.model.predict_explained(
+            [s.crop for s in window.samples], self.config.attention_maps)
         return WindowPrediction(window, self.model.labels, probabilities, valence, arousal,
-                                self.model.metadata.model_id)
+                                self.model.metadata.model_id, maps)
