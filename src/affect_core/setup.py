@@ -26,7 +26,9 @@ setup(
     python_requires='>=3.10',
     packages=find_packages(include=[PACKAGE, PACKAGE + '.*']),
     package_data={
-        PACKAGE: ['py.typed', 'msg/*.msg', 'models/*.onnx', 'models/*.json', 'config/*.yaml'],
+        PACKAGE: ['py.typed', 'msg/*.msg', 'models/*.onnx', 'models/*.json',
+                  'models/face/*.onnx', 'models/face/*.md', 'models/face/LICENSE.*',
+                  'config/*.yaml'],
     },
     data_files=[
         ('share/ament_index/resource_index/packages', ['resource/' + PACKAGE]),
@@ -43,7 +45,7 @@ setup(
     extras_require={
         'train': ['torch==2.14.1', 'torchvision==0.29.1', 'timm>=1.0', 'onnx>=1.15',
                   'onnxscript>=0.1'],
-        'test': ['pytest>=7', 'hypothesis>=6'],
+        'test': ['pytest>=7', 'hypothesis>=6', 'scikit-image>=0.19'],
     },
     entry_points={
         'console_scripts': ['affect = affect_core.cli:main'],

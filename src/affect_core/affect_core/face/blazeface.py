@@ -1,0 +1,171 @@
+# Copyright 2026 affect maintainers
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+
+"""Face detection with MediaPipe's BlazeFace on ONNX Runtime.
+
+BlazeFace is a single-shot detector trained on real photographs: short range for faces
+that fill much of the frame (within about 2 m of a phone camera), full range for smaller
+faces (up to about 5 m). An IR frame is letterboxed into the model's square input,
+contrast-stretched (``onnx_models.stretch_to_unit``) and copied into three channels.
+Boxes are decoded from anchor offsets (MediaPipe's SSD anchor layout), thresholded on the
+sigmoid score and merged by weighted non-maximum suppression as MediaPipe does: the
+boxes that a kept box suppresses are averaged into it, weighted by score, which steadies
+the box from frame to frame.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+import numpy.typing as npt
+
+from affect_core.errors import ConfigError, ModelError
+from affect_core.face.detect import Detection
+from affect_core.face.onnx_models import (
+    FACE_MODEL_DIR,
+    check_ir_frame,
+    letterbox,
+    open_session,
+    stretch_to_unit,
+    to_model_input,
+)
+
+# The raw score is clipped before the sigmoid, as MediaPipe does, to avoid overflow.
+_RAW_SCORE_LIMIT = 80.0
+
+
+@dataclass(frozen=True)
+class BlazeFaceVariant:
+    """One BlazeFace model: its file, input side and SSD anchor layout."""
+
+    file_name: str
+    input_px: int
+    strides: tuple[int, ...]
+    anchors_per_cell: tuple[int, ...]
+
+
+VARIANTS = {
+    # modules/face_detection/face_detection_short_range_common.pbtxt: 896 anchors.
+    "short": BlazeFaceVariant("face_detection_short_range.onnx", 128, (8, 16), (2, 6)),
+    # modules/face_detection/face_detection_full_range_common.pbtxt: 2304 anchors.
+    "full": BlazeFaceVariant("face_detection_full_range.onnx", 192, (4,), (1,)),
+}
+
+
+def anchor_centres(variant: BlazeFaceVariant) -> npt.NDArray[np.float32]:
+    """(N, 2) anchor centres in [0, 1], in the order of the model's outputs.
+
+    Each stride contributes a grid of cells; every cell repeats its centre once per
+    anchor (MediaPipe's layers of equal stride are merged, and fixed anchor size makes
+    the anchors of a cell identical).
+    """
+    centres = []
+    for stride, repeats in zip(variant.strides, variant.anchors_per_cell):
+        cells = variant.input_px // stride
+        grid = (np.arange(cells, dtype=np.float32) + 0.5) / cells
+        ys, xs = np.meshgrid(grid, grid, indexing="ij")
+        cell_centres = np.stack([xs.ravel(), ys.ravel()], axis=1)
+        centres.append(np.repeat(cell_centres, repeats, axis=0))
+    return np.concatenate(centres, axis=0)
+
+
+class BlazeFaceDetector:
+    """BlazeFace on mono8/mono16 IR frames; boxes in full-resolution pixels, best first."""
+
+    def __init__(self, variant: str = "full", min_score: float = 0.5, nms_iou: float = 0.3,
+                 min_face_px: int = 24, max_faces: int = 4, stretch: bool = True,
+                 model_dir: Path | None = None, threads: int = 1) -> None:
+        if variant not in VARIANTS:
+            raise ConfigError(f"unknown BlazeFace variant {variant!r}; use one of "
+                              f"{', '.join(VARIANTS)}")
+        self.variant = VARIANTS[variant]
+        self.min_score = min_score
+        self.nms_iou = nms_iou
+        self.min_face_px = min_face_px
+        self.max_faces = max_faces
+        self.stretch = stretch
+        side = self.variant.input_px
+        path = (model_dir or FACE_MODEL_DIR) / self.variant.file_name
+        self.session = open_session(path, (1, 3, side, side), threads)
+        self._input_name = self.session.get_inputs()[0].name
+        self.anchors = anchor_centres(self.variant)
+        outputs = {o.name: tuple(o.shape) for o in self.session.get_outputs()}
+        shapes = sorted(outputs.values())
+        if shapes != [(1, len(self.anchors), 1), (1, len(self.anchors), 16)]:
+            raise ModelError(f"face model {path} outputs {outputs}, expected boxes "
+                             f"(1, {len(self.anchors)}, 16) and scores (1, "
+                             f"{len(self.anchors)}, 1)")
+        self._box_output = next(n for n, s in outputs.items() if s[-1] == 16)
+        self._score_output = next(n for n, s in outputs.items() if s[-1] == 1)
+
+    def detect(self, image: npt.NDArray[np.generic]) -> list[Detection]:
+        """Face boxes in ``image`` (mono8 or mono16), best first, at most max_faces."""
+        check_ir_frame(image, self.min_face_px)
+        side = self.variant.input_px
+        square, scale, valid = letterbox(image, side)
+        if self.stretch:
+            unit = stretch_to_unit(square, valid)
+        else:
+            unit = square.astype(np.float32) * np.float32(1.0 / np.iinfo(image.dtype).max)
+        raw_boxes, raw_scores = self.session.run(
+            [self._box_output, self._score_output],
+            {self._input_name: to_model_input(unit, -1.0, 1.0)})
+        scores = 1.0 / (1.0 + np.exp(-np.clip(raw_scores[0, :, 0], -_RAW_SCORE_LIMIT,
+                                              _RAW_SCORE_LIMIT)))
+        keep = np.flatnonzero(scores >= self.min_score)
+        if keep.size == 0:
+            return []
+        # Centre offsets are in model pixels from the anchor; width and height in model
+        # pixels. Convert to (x, y, w, h) in image pixels.
+        raw = raw_boxes[0, keep, :4].astype(np.float64)
+        centre = (raw[:, :2] / side + self.anchors[keep]) * (side / scale)
+        size = raw[:, 2:4] * (1.0 / scale)
+        boxes = np.concatenate([centre - size / 2.0, size], axis=1)
+        return self._suppress(boxes, scores[keep], image.shape)
+
+    def _suppress(self, boxes: npt.NDArray[np.float64], scores: npt.NDArray[np.floating],
+                  shape: tuple[int, ...]) -> list[Detection]:
+        """Weighted non-maximum suppression, then size filtering and clipping."""
+        kept = cv2.dnn.NMSBoxes(boxes.tolist(), scores.tolist(), self.min_score, self.nms_iou)
+        found: list[Detection] = []
+        for index in np.asarray(kept, dtype=np.int64).ravel():
+            overlap = _iou_many(boxes[index], boxes) >= self.nms_iou
+            weights = scores[overlap].astype(np.float64)
+            merged = (boxes[overlap] * weights[:, None]).sum(axis=0) / weights.sum()
+            x0, y0 = max(merged[0], 0.0), max(merged[1], 0.0)
+            x1 = min(merged[0] + merged[2], float(shape[1]))
+            y1 = min(merged[1] + merged[3], float(shape[0]))
+            if min(x1 - x0, y1 - y0) < self.min_face_px:
+                continue
+            box = (int(round(x0)), int(round(y0)), int(round(x1 - x0)), int(round(y1 - y0)))
+            found.append(Detection(box, float(scores[index])))
+            if len(found) == self.max_faces:
+                break
+        return found
+
+
+def _iou_many(box: npt.NDArray[np.float64],
+              boxes: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+    """Intersection over union of one (x, y, w, h) box with each row of ``boxes``."""
+    ix = np.clip(np.minimum(box[0] + box[2], boxes[:, 0] + boxes[:, 2])
+                 - np.maximum(box[0], boxes[:, 0]), 0.0, None)
+    iy = np.clip(np.minimum(box[1] + box[3], boxes[:, 1] + boxes[:, 3])
+                 - np.maximum(box[1], boxes[:, 1]), 0.0, None)
+    inter = ix * iy
+    union = box[2] * box[3] + boxes[:, 2] * boxes[:, 3] - inter
+    return np.where(union > 0.0, inter / np.maximum(union, 1e-12), 0.0)

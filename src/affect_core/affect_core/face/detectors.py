@@ -1,0 +1,57 @@
+# Copyright 2026 affect maintainers
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+
+"""Choosing a face detector by name, so configuration files and the CLI can pick one.
+
+``blob`` is the weight-free bright-blob detector (affect_core.face.detect);
+``blazeface`` is MediaPipe's full-range BlazeFace (affect_core.face.blazeface), which
+also finds faces in ordinary photographs; ``blazeface_short`` is its short-range model,
+for faces that fill much of the frame. OpenCV's Haar cascades are not offered: OpenCV 5
+dropped CascadeClassifier and ships no cascades. ``affect eval detectors`` prints the
+figures the default rests on.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+import numpy as np
+import numpy.typing as npt
+
+from affect_core.errors import ConfigError
+from affect_core.face.detect import BlobFaceDetector, Detection
+
+DETECTOR_CHOICES = ("blob", "blazeface", "blazeface_short")
+
+
+class FaceDetector(Protocol):
+    """Anything that finds face boxes in a mono8/mono16 frame."""
+
+    def detect(self, image: npt.NDArray[np.generic]) -> list[Detection]:
+        """Face boxes, best first."""
+        ...
+
+
+def make_detector(name: str, min_face_px: int = 24, max_faces: int = 4) -> FaceDetector:
+    """The detector called ``name`` (one of DETECTOR_CHOICES)."""
+    if name == "blob":
+        return BlobFaceDetector(min_face_px, max_faces)
+    if name in ("blazeface", "blazeface_short"):
+        from affect_core.face.blazeface import BlazeFaceDetector
+
+        variant = "short" if name == "blazeface_short" else "full"
+        return BlazeFaceDetector(variant, min_face_px=min_face_px, max_faces=max_faces)
+    raise ConfigError(f"unknown face detector {name!r}; use one of "
+                      f"{', '.join(DETECTOR_CHOICES)}")
