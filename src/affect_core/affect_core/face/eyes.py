@@ -40,13 +40,12 @@ from __future__ import annotations
 
 import math
 from collections import deque
-from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
 
 from affect_core.sim.face_model import landmark_index
-from affect_core.types import NAN
+from affect_core.types import NAN, EyeState
 
 _EYES = tuple(
     tuple(landmark_index(f"eye_{side}_{part}") for part in ("outer", "inner", "top", "bottom"))
@@ -58,20 +57,6 @@ RATE_WINDOW_S = 60.0
 MIN_EYE_WIDTH_PX = 12.0
 MIN_PUPIL_PX = 3.0
 FULL_PUPIL_PX = 9.0
-
-
-@dataclass(frozen=True)
-class EyeState:
-    """Eye features of one face in one frame (see the module docstring)."""
-
-    openness: float = NAN
-    openness_confidence: float = 0.0
-    blink: bool = False
-    blink_rate_per_min: float = NAN
-    blink_rate_confidence: float = 0.0
-    pupil_diameter_px: float = NAN
-    pupil_diameter_mm: float = NAN
-    pupil_confidence: float = 0.0
 
 
 def eye_aspect_ratio(points_px: npt.NDArray[np.float64]) -> tuple[float, float]:

@@ -211,17 +211,25 @@ def sample_depth(depth_m: npt.NDArray[np.float32], points_px: npt.NDArray[np.flo
                  ) -> npt.NDArray[np.float64]:
     """Depth at each pixel: the median of the valid depths of its 3x3 neighbourhood, or NaN."""
     height, width = depth_m.shape
-    result = np.full(len(points_px), NAN)
-    for i, (u, v) in enumerate(points_px):
-        if not (math.isfinite(u) and math.isfinite(v)):
-            continue
-        x, y = int(round(u)), int(round(v))
-        if not (0 <= x < width and 0 <= y < height):
-            continue
-        patch = depth_m[max(y - 1, 0):y + 2, max(x - 1, 0):x + 2]
-        valid = patch[np.isfinite(patch) & (patch > 0.0)]
-        if valid.size:
-            result[i] = float(np.median(valid))
+    points = np.asarray(points_px, np.float64)
+    finite = np.isfinite(points).all(axis=1)
+    centre = np.zeros((len(points), 2), np.int64)
+    centre[finite] = np.round(points[finite]).astype(np.int64)
+    inside = finite & (centre[:, 0] >= 0) & (centre[:, 0] < width) & (centre[:, 1] >= 0) & (
+        centre[:, 1] < height)
+    offsets = np.array([(dx, dy) for dy in (-1, 0, 1) for dx in (-1, 0, 1)])
+    xs = centre[:, None, 0] + offsets[None, :, 0]
+    ys = centre[:, None, 1] + offsets[None, :, 1]
+    within = (xs >= 0) & (xs < width) & (ys >= 0) & (ys < height)
+    values = depth_m[np.clip(ys, 0, height - 1), np.clip(xs, 0, width - 1)].astype(np.float64)
+    values[~(within & np.isfinite(values) & (values > 0.0))] = np.inf
+    values.sort(axis=1)
+    count = np.sum(np.isfinite(values), axis=1)
+    rows = np.arange(len(points))
+    low = values[rows, np.maximum(count - 1, 0) // 2]
+    high = values[rows, np.maximum(count, 1) // 2 - (count == 0)]
+    result = (low + high) / 2.0
+    result[(count == 0) | ~inside] = NAN
     return result
 
 
