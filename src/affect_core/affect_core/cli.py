@@ -120,6 +120,8 @@ def _bench(args: argparse.Namespace) -> int:
                                      args.threads))
     elif args.target == "stereo":
         print(bench.format_stereo_bench(bench.bench_stereo(threads=args.threads)))
+    elif args.target == "face":
+        print(bench.format_face_bench(bench.bench_face(args.seconds, args.landmarker)))
     elif args.target == "replay":
         print(bench.bench_replay(args.seconds if args.seconds_given else 10.0))
     else:
@@ -129,6 +131,14 @@ def _bench(args: argparse.Namespace) -> int:
 
 
 def _eval(args: argparse.Namespace) -> int:
+    if args.target == "face":
+        from affect_core.face.evaluation import evaluate_face, format_face
+
+        duration_s = args.duration if args.duration_given else 20.0
+        people = [int(v) for v in args.face_people.split(",") if v.strip()]
+        results = evaluate_face(duration_s, people, args.seed, args.landmarks, args.noise_px)
+        print(format_face(results, duration_s))
+        return 0
     from affect_core.evaluation import evaluate_fusion, format_fusion
 
     results = evaluate_fusion(args.params, args.duration, args.people, args.seed)
@@ -192,18 +202,20 @@ def build_parser() -> argparse.ArgumentParser:
     synth.set_defaults(func=_synth)
 
     bench = sub.add_parser("bench", help="print speed figures (nothing is asserted)")
-    bench.add_argument("target", choices=("rig", "window", "stereo", "replay"),
+    bench.add_argument("target", choices=("rig", "window", "stereo", "replay", "face"),
                        help="what to measure")
     bench.add_argument("--seconds", type=float, default=None,
                        help="sensor seconds (rig: per configuration, default 3; window: "
                        "the stream, default 3600)")
     bench.add_argument("--threads", type=int, default=1, help="OpenCV threads (default 1)")
+    bench.add_argument("--landmarker", default="",
+                       help="face: also time this landmark model by name")
     bench.set_defaults(func=_bench)
 
     evaluate = sub.add_parser("eval", help="measure a stage on the simulated rig")
-    evaluate.add_argument("target", choices=("fusion",), help="what to evaluate")
-    evaluate.add_argument("--duration", type=float, default=60.0,
-                          help="seconds of rig time per preset")
+    evaluate.add_argument("target", choices=("fusion", "face"), help="what to evaluate")
+    evaluate.add_argument("--duration", type=float, default=None,
+                          help="seconds of rig time per preset (fusion: 60, face: 20)")
     evaluate.add_argument("--people", type=int, default=2, help="people in the rig")
     evaluate.add_argument("--seed", type=int, default=0)
     evaluate.add_argument("--params", default=str(DEFAULT_PARAMS), help="parameter file")
@@ -211,6 +223,13 @@ def build_parser() -> argparse.ArgumentParser:
                           help="print the abstain_below that reaches this precision")
     evaluate.add_argument("--target-coverage", type=float, default=None,
                           help="print the abstain_below that keeps this coverage")
+    evaluate.add_argument("--face-people", default="1,3",
+                          help="face: comma-separated numbers of people, one run each")
+    evaluate.add_argument("--landmarks", default="truth",
+                          help="face: a landmark model by name, truth (the rig's landmarks "
+                          "plus noise) or none")
+    evaluate.add_argument("--noise-px", type=float, default=1.0,
+                          help="face: pixel noise added to the rig's landmarks")
     evaluate.set_defaults(func=_eval)
 
     train = sub.add_parser("train", help="train, calibrate and export an emotion ViT on rig data")
@@ -235,6 +254,10 @@ def main(argv: list[str] | None = None) -> int:
         args.seconds_given = args.seconds is not None
         if args.seconds is None:
             args.seconds = 3.0
+    if args.command == "eval":
+        args.duration_given = args.duration is not None
+        if args.duration is None:
+            args.duration = 60.0
     try:
         return int(args.func(args))
     except AffectError as err:
