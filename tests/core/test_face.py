@@ -146,8 +146,8 @@ def test_bad_input_fails_clearly_or_is_counted_never_crashes() -> None:
     with pytest.raises(InputError, match="too small"):
         tracker.process(ImageFrame(1, "cam", "mono8", np.zeros((0, 0), np.uint8)))
     with pytest.raises(InputError, match="not registered"):
-        tracker.process(frame.ir, ImageFrame(2, "cam", "32FC1", np.zeros((10, 10),
-                                                                          np.float32)))
+        small = ImageFrame(2, "cam", "32FC1", np.zeros((10, 10), np.float32))
+        tracker.process(frame.ir, small)
     assert tracker.stats.rejected_frames == 3
     # Many faces: at most max_faces are reported.
     assert len(tracker.process(frame.ir).faces) == 2
