@@ -41,10 +41,10 @@ Definitions (documented here because confidence fusion and the Emotion message u
   associated.
 - sharpness: (1 - exp(-v / v_ref)) x (1 - exp(-snr / 20)), v the variance of the
   Laplacian of the standardised face crop less what sensor noise contributes to it (20
-  sigma^2 for the 4-neighbour Laplacian, taken 10 % high for the estimate's error), snr the crop's mean level over its noise sigma
-  (Immerkaer's fast estimate, whose kernel cancels edges to first order). A blurred,
-  featureless or noise-dominated crop scores near 0; noise alone cannot make a crop look
-  sharp.
+  sigma^2 for the 4-neighbour Laplacian, taken 10 % high for the estimate's error), snr
+  the crop's mean level over its noise sigma (Immerkaer's fast estimate, whose kernel
+  cancels edges to first order). A blurred, featureless or noise-dominated crop scores
+  near 0; noise alone cannot make a crop look sharp.
 """
 
 from __future__ import annotations
