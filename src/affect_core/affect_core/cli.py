@@ -139,6 +139,14 @@ def _eval(args: argparse.Namespace) -> int:
         results = evaluate_face(duration_s, people, args.seed, args.landmarks, args.noise_px)
         print(format_face(results, duration_s))
         return 0
+    if args.target == "detectors":
+        from affect_core.face.detector_eval import evaluate_detectors, format_detectors
+
+        detections, landmarks = evaluate_detectors(args.detectors.split(","), args.duration,
+                                                   args.stride, args.seed,
+                                                   not args.no_photographs)
+        print(format_detectors(detections, landmarks))
+        return 0
     from affect_core.evaluation import evaluate_fusion, format_fusion
 
     results = evaluate_fusion(args.params, args.duration, args.people, args.seed)
@@ -213,9 +221,11 @@ def build_parser() -> argparse.ArgumentParser:
     bench.set_defaults(func=_bench)
 
     evaluate = sub.add_parser("eval", help="measure a stage on the simulated rig")
-    evaluate.add_argument("target", choices=("fusion", "face"), help="what to evaluate")
+    evaluate.add_argument("target", choices=("fusion", "face", "detectors"),
+                          help="what to evaluate")
     evaluate.add_argument("--duration", type=float, default=None,
-                          help="seconds of rig time per preset (fusion: 60, face: 20)")
+                          help="seconds of rig time per preset (fusion and detectors: 60, "
+                          "face: 20)")
     evaluate.add_argument("--people", type=int, default=2, help="people in the rig")
     evaluate.add_argument("--seed", type=int, default=0)
     evaluate.add_argument("--params", default=str(DEFAULT_PARAMS), help="parameter file")
@@ -230,6 +240,13 @@ def build_parser() -> argparse.ArgumentParser:
                           "plus noise) or none")
     evaluate.add_argument("--noise-px", type=float, default=1.0,
                           help="face: pixel noise added to the rig's landmarks")
+    evaluate.add_argument("--detectors",
+                          default="blob,blazeface,blazeface_whole,blazeface_short",
+                          help="detectors: comma-separated names of affect_core.face.detectors")
+    evaluate.add_argument("--stride", type=int, default=12,
+                          help="detectors: score every Nth rig frame (default 12)")
+    evaluate.add_argument("--no-photographs", action="store_true",
+                          help="detectors: skip the scikit-image photographs")
     evaluate.set_defaults(func=_eval)
 
     train = sub.add_parser("train", help="train, calibrate and export an emotion ViT on rig data")

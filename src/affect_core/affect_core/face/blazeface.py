@@ -27,6 +27,7 @@ the box from frame to frame.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -89,7 +90,7 @@ class BlazeFaceDetector:
 
     def __init__(self, variant: str = "full", min_score: float = 0.5, nms_iou: float = 0.3,
                  min_face_px: int = 24, max_faces: int = 4, stretch: bool = True,
-                 model_dir: Path | None = None, threads: int = 1) -> None:
+                 tiles: int = 1, model_dir: Path | None = None, threads: int = 1) -> None:
         if variant not in VARIANTS:
             raise ConfigError(f"unknown BlazeFace variant {variant!r}; use one of "
                               f"{', '.join(VARIANTS)}")
@@ -99,6 +100,9 @@ class BlazeFaceDetector:
         self.min_face_px = min_face_px
         self.max_faces = max_faces
         self.stretch = stretch
+        if not 1 <= tiles <= 4:
+            raise ConfigError(f"BlazeFace tiles must be within [1, 4], got {tiles}")
+        self.tiles = tiles
         side = self.variant.input_px
         path = (model_dir or FACE_MODEL_DIR) / self.variant.file_name
         self.session = open_session(path, (1, 3, side, side), threads)
@@ -116,6 +120,38 @@ class BlazeFaceDetector:
     def detect(self, image: npt.NDArray[np.generic]) -> list[Detection]:
         """Face boxes in ``image`` (mono8 or mono16), best first, at most max_faces."""
         check_ir_frame(image, self.min_face_px)
+        boxes, scores = [], []
+        for x0, y0, x1, y1 in self._regions(image.shape):
+            region_boxes, region_scores = self._candidates(image[y0:y1, x0:x1])
+            region_boxes[:, :2] += (x0, y0)
+            boxes.append(region_boxes)
+            scores.append(region_scores)
+        all_scores = np.concatenate(scores)
+        if all_scores.size == 0:
+            return []
+        return self._suppress(np.concatenate(boxes), all_scores, image.shape)
+
+    def _regions(self, shape: tuple[int, ...]) -> list[tuple[int, int, int, int]]:
+        """The whole frame, then a tiles x tiles grid overlapping by a quarter of a tile.
+
+        The model sees faces only above about a tenth of its input side; a tile gives a
+        small face more model pixels (two tiles per side: 1.6 times as many).
+        """
+        height, width = shape[:2]
+        regions = [(0, 0, width, height)]
+        if self.tiles > 1:
+            tile_w = min(width, int(math.ceil(width / self.tiles * 1.25)))
+            tile_h = min(height, int(math.ceil(height / self.tiles * 1.25)))
+            for row in range(self.tiles):
+                y0 = (height - tile_h) * row // (self.tiles - 1)
+                for col in range(self.tiles):
+                    x0 = (width - tile_w) * col // (self.tiles - 1)
+                    regions.append((x0, y0, x0 + tile_w, y0 + tile_h))
+        return regions
+
+    def _candidates(self, image: npt.NDArray[np.generic]
+                    ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+        """Boxes (x, y, w, h) in ``image`` pixels and scores above min_score."""
         side = self.variant.input_px
         square, scale, valid = letterbox(image, side)
         if self.stretch:
@@ -125,18 +161,15 @@ class BlazeFaceDetector:
         raw_boxes, raw_scores = self.session.run(
             [self._box_output, self._score_output],
             {self._input_name: to_model_input(unit, -1.0, 1.0)})
-        scores = 1.0 / (1.0 + np.exp(-np.clip(raw_scores[0, :, 0], -_RAW_SCORE_LIMIT,
-                                              _RAW_SCORE_LIMIT)))
+        scores = 1.0 / (1.0 + np.exp(-np.clip(raw_scores[0, :, 0].astype(np.float64),
+                                              -_RAW_SCORE_LIMIT, _RAW_SCORE_LIMIT)))
         keep = np.flatnonzero(scores >= self.min_score)
-        if keep.size == 0:
-            return []
         # Centre offsets are in model pixels from the anchor; width and height in model
         # pixels. Convert to (x, y, w, h) in image pixels.
         raw = raw_boxes[0, keep, :4].astype(np.float64)
         centre = (raw[:, :2] / side + self.anchors[keep]) * (side / scale)
         size = raw[:, 2:4] * (1.0 / scale)
-        boxes = np.concatenate([centre - size / 2.0, size], axis=1)
-        return self._suppress(boxes, scores[keep], image.shape)
+        return np.concatenate([centre - size / 2.0, size], axis=1), scores[keep]
 
     def _suppress(self, boxes: npt.NDArray[np.float64], scores: npt.NDArray[np.floating],
                   shape: tuple[int, ...]) -> list[Detection]:

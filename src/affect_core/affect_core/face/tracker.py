@@ -53,7 +53,7 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
-from affect_core.errors import ConfigError, InputError
+from affect_core.errors import InputError
 from affect_core.face import quality
 from affect_core.face.detect import Detection, iou, to_float_image
 from affect_core.face.detectors import DETECTOR_CHOICES, FaceDetector, make_detector
@@ -67,6 +67,7 @@ from affect_core.face.head_pose import (
     rotation_angle_deg,
 )
 from affect_core.face.landmarks import FaceLandmarks, Landmarker
+from affect_core.face.mesh import LANDMARKER_CHOICES, make_landmarker
 from affect_core.face.one_euro import OneEuroFilter
 from affect_core.params import ParamSpec, resolve
 from affect_core.sim.face_model import NEUTRAL_LANDMARKS_M, landmark_index
@@ -86,6 +87,9 @@ PARAMS: tuple[ParamSpec, ...] = (
               1.0, 3.0),
     ParamSpec("min_face_px", 24, "smallest face width detected, in pixels", 8, 1024),
     ParamSpec("max_faces", 4, "most faces reported per frame", 1, 32),
+    ParamSpec("detector", "blob", "face detector: blob (bright IR blobs, no weights) or "
+              "blazeface, blazeface_whole, blazeface_short (MediaPipe BlazeFace, pretrained "
+              "on photographs); see affect_core.face.detectors", choices=DETECTOR_CHOICES),
     ParamSpec("track_timeout_s", 1.0, "keep a lost track this long for re-identification",
               0.0, 30.0),
     ParamSpec("max_match_distance", 0.6,
@@ -93,10 +97,10 @@ PARAMS: tuple[ParamSpec, ...] = (
     ParamSpec("depth_max_age_s", 0.05,
               "largest stamp difference between an IR frame and its associated depth frame",
               0.0, 1.0),
-    ParamSpec("detector", "blob", "face detector: " + ", ".join(DETECTOR_CHOICES),
-              choices=DETECTOR_CHOICES),
     ParamSpec("landmarker", "none",
-              "landmark model by name, or none (no head orientation or eye features)"),
+              "landmark model: mesh (MediaPipe face mesh and iris, see "
+              "affect_core.face.mesh) or none (no head orientation or eye features)",
+              choices=LANDMARKER_CHOICES),
     ParamSpec("detect_every_n", 4,
               "run the whole-frame detector every N frames and track in between", 1, 1000),
     ParamSpec("reid_max_distance", 2.0,
@@ -126,10 +130,10 @@ class FaceTrackerConfig:
     crop_margin: float = 1.2
     min_face_px: int = 24
     max_faces: int = 4
+    detector: str = "blob"
     track_timeout_s: float = 1.0
     max_match_distance: float = 0.6
     depth_max_age_s: float = 0.05
-    detector: str = "blob"
     landmarker: str = "none"
     detect_every_n: int = 4
     reid_max_distance: float = 2.0
@@ -219,19 +223,6 @@ def appearance(crop: npt.NDArray[np.generic]) -> npt.NDArray[np.float32] | None:
     return small / norm if norm > 1e-6 else None
 
 
-def make_landmarker(name: str) -> Landmarker | None:
-    """The landmark model called ``name``, or None for ``none``."""
-    if name == "none":
-        return None
-    from affect_core.face import landmarks
-
-    factory = getattr(landmarks, "make_landmarker", None)
-    if factory is None:
-        raise ConfigError(f"landmark model {name!r} is not available in this build; use "
-                          "landmarker: none")
-    return factory(name)  # type: ignore[no-any-return]
-
-
 def _box_tuple(box: npt.NDArray[np.float64]) -> tuple[int, int, int, int]:
     return (int(round(box[0])), int(round(box[1])), max(int(round(box[2])), 1),
             max(int(round(box[3])), 1))
@@ -250,8 +241,9 @@ class FaceTracker:
         self.camera = camera
         self.detector: FaceDetector = make_detector(config.detector, config.min_face_px,
                                                     config.max_faces)
-        self.landmarker = landmarker if landmarker is not None else make_landmarker(
-            config.landmarker)
+        self.landmarker: Landmarker | None = landmarker
+        if landmarker is None:
+            self.landmarker = make_landmarker(config.landmarker, config.detector)
         self._tracks: list[_Track] = []
         self._next_id = 1
         self._frame_index = 0
