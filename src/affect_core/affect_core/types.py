@@ -174,6 +174,7 @@ class FaceWindow:
     # Every frame of the window, not only the samples: stamps and quality evidence.
     frame_stamps_ns: tuple[int, ...] = ()
     frame_quality: tuple[FrameQuality, ...] = ()
+    sharpness: float = NAN  # mean over the window's frames, like the three scores above
 
 
 @dataclass
