@@ -23,9 +23,10 @@ Per frame:
    the track's velocity (the box keeps its size from the last detection and moves with
    the landmarks); without one, by running the detector on a window twice the face's
    size around the prediction.
-2. Detections are matched to tracks by distance to the predicted centre. A detection no
-   live track claims is matched to a track lost less than ``track_timeout_s`` ago when it
-   is near its last position (``reid_max_distance`` face widths), of similar size, and
+2. Detections are matched to tracks seen in the last 100 ms by distance to the predicted
+   centre. A detection no such track claims is matched to a track lost less than
+   ``track_timeout_s`` ago when it is near its last position or where its last velocity
+   would have carried it (``reid_max_distance`` face widths), of similar size, and
    looks alike (correlation of a 16x16 standardised thumbnail of the face, at least
    ``reid_min_similarity``): a person who was occluded for a moment keeps their id.
 3. Boxes and landmarks are smoothed with a One-Euro filter (still faces are held
@@ -118,6 +119,7 @@ _EYE_CORNERS = (landmark_index("eye_r_outer"), landmark_index("eye_r_inner"),
                 landmark_index("eye_l_inner"), landmark_index("eye_l_outer"))
 _SHAPE_LAG_NS = 100_000_000  # apparent shape change is measured over 100 ms
 _POSE_LAG_NS = 250_000_000  # angular speed is measured over 250 ms
+_RECENT_NS = 100_000_000
 _THUMB_PX = 16
 _WIDTH_SAMPLES = 31
 
@@ -317,10 +319,14 @@ class FaceTracker:
                 image: npt.NDArray[np.generic]
                 ) -> list[tuple[Detection, _Track, FaceLandmarks | None]]:
         """Greedy nearest-centre matching to live tracks, then re-identification."""
+        # Tracks seen in the last 100 ms continue by position alone, like live ones: a
+        # frame or two without a face (a missed local detection) is no occlusion.
+        recent = live + [t for t in self._tracks if t not in live
+                         and stamp_ns - t.last_ns <= _RECENT_NS]
         pairs: list[tuple[float, int, int]] = []
         for d, det in enumerate(detections):
             centre = _centre(np.array(det.box_px, np.float64))
-            for t, track in enumerate(live):
+            for t, track in enumerate(recent):
                 box = track.predicted_box(stamp_ns)
                 dist = float(np.linalg.norm(centre - _centre(box))) / max(box[2], 1.0)
                 if dist <= self.config.max_match_distance:
@@ -334,13 +340,12 @@ class FaceTracker:
                 continue
             used_d.add(d)
             used_t.add(t)
-            result.append((detections[d], live[t], None))
-        claimed = {id(t) for _, t, _ in result}
-        lost = [t for t in self._tracks if id(t) not in claimed and t not in live]
+            result.append((detections[d], recent[t], None))
+        lost = [t for t in self._tracks if t not in recent]
         for d, det in enumerate(detections):
             if d in used_d:
                 continue
-            track = self._reidentify(det, lost, image)
+            track = self._reidentify(det, lost, image, stamp_ns)
             if track is None:
                 track = self._new_track(det, stamp_ns)
             else:
@@ -350,7 +355,7 @@ class FaceTracker:
         return result
 
     def _reidentify(self, det: Detection, lost: list[_Track],
-                    image: npt.NDArray[np.generic]) -> _Track | None:
+                    image: npt.NDArray[np.generic], stamp_ns: int) -> _Track | None:
         """The lost track this detection most likely continues, or None."""
         if not lost:
             return None
@@ -359,8 +364,10 @@ class FaceTracker:
         looks = appearance(crop)
         best: tuple[float, _Track] | None = None
         for track in lost:
-            dist = float(np.linalg.norm(_centre(box) - _centre(track.box_px))) / max(
-                track.box_px[2], 1.0)
+            last = _centre(track.box_px)
+            carried = last + track.velocity_px_s * (stamp_ns - track.last_ns) * 1e-9
+            dist = min(float(np.linalg.norm(_centre(box) - last)),
+                       float(np.linalg.norm(_centre(box) - carried))) / max(track.box_px[2], 1.0)
             size = box[2] / max(track.box_px[2], 1.0)
             if dist > self.config.reid_max_distance or not 0.67 <= size <= 1.5:
                 continue
