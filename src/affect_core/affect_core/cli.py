@@ -136,7 +136,8 @@ def _eval(args: argparse.Namespace) -> int:
 
         duration_s = args.duration if args.duration_given else 20.0
         people = [int(v) for v in args.face_people.split(",") if v.strip()]
-        results = evaluate_face(duration_s, people, args.seed, args.landmarks, args.noise_px)
+        results = evaluate_face(duration_s, people, args.seed, args.landmarks, args.noise_px,
+                                args.detector)
         print(format_face(results, duration_s))
         return 0
     if args.target == "detectors":
@@ -240,6 +241,8 @@ def build_parser() -> argparse.ArgumentParser:
                           "plus noise) or none")
     evaluate.add_argument("--noise-px", type=float, default=1.0,
                           help="face: pixel noise added to the rig's landmarks")
+    evaluate.add_argument("--detector", default="blob",
+                          help="face: the tracker's face detector (see affect eval detectors)")
     evaluate.add_argument("--detectors",
                           default="blob,blazeface,blazeface_whole,blazeface_short",
                           help="detectors: comma-separated names of affect_core.face.detectors")

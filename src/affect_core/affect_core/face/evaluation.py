@@ -52,7 +52,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import cv2
 import numpy as np
@@ -156,6 +156,7 @@ class FaceFigures:
     people: int
     frames: int
     person_minutes: float
+    detector: str
     landmarks: str
     recall: float
     precision: float
@@ -243,9 +244,7 @@ def evaluate_run(preset: str, duration_s: float, people: int, seed: int = 0,
     rig = SimRig(RigConfig(num_people=people, preset=preset, seed=seed))
     config = config or FaceTrackerConfig()
     oracle = TruthLandmarker(noise_px, seed) if landmarks == "truth" else None
-    if oracle is None and landmarks != "none":
-        from dataclasses import replace
-
+    if oracle is None:
         config = replace(config, landmarker=landmarks)
     tracker = FaceTracker(config, rig.ir_camera, oracle)
     stereo = StereoDepth(StereoConfig(stereo_algorithm=0, correlation_window_size=15,
@@ -339,7 +338,8 @@ def evaluate_run(preset: str, duration_s: float, people: int, seed: int = 0,
     minutes = person_frames / rig.config.fps / 60.0
     return FaceFigures(
         preset=preset, people=people, frames=frames, person_minutes=minutes,
-        landmarks=(f"rig truth + {noise_px:g} px noise" if landmarks == "truth" else landmarks),
+        detector=config.detector,
+        landmarks=f"rig truth + {noise_px:g} px noise" if landmarks == "truth" else landmarks,
         recall=matched / max(truths, 1), precision=matched / found if found else NAN,
         nme=float(np.mean(nme)) if nme else NAN,
         pose_median_deg=float(np.median(pose_errors)) if pose_errors else NAN,
@@ -351,9 +351,11 @@ def evaluate_run(preset: str, duration_s: float, people: int, seed: int = 0,
 
 
 def evaluate_face(duration_s: float, people: Sequence[int], seed: int = 0,
-                  landmarks: str = "truth", noise_px: float = 1.0) -> list[FaceFigures]:
+                  landmarks: str = "truth", noise_px: float = 1.0,
+                  detector: str = "blob") -> list[FaceFigures]:
     """Both presets side by side, for each number of people."""
-    return [evaluate_run(preset, duration_s, n, seed, landmarks, noise_px)
+    config = FaceTrackerConfig(detector=detector)
+    return [evaluate_run(preset, duration_s, n, seed, landmarks, noise_px, config)
             for n in people for preset in ("curated", "heterogeneous")]
 
 
@@ -362,7 +364,8 @@ def format_face(results: Sequence[FaceFigures], duration_s: float) -> str:
     if not results:
         return "no runs"
     lines = [f"face tracker on the simulated rig (synthetic; {duration_s:.0f} s per run, "
-             f"landmarks: {results[0].landmarks}, depth: block-matching stereo):",
+             f"detector: {results[0].detector}, landmarks: {results[0].landmarks}, depth: "
+             "block-matching stereo):",
              f"{'preset':<14}{'people':>6}{'recall':>8}{'prec':>7}{'NME':>7}{'pose':>6}"
              f"{'p90':>6}{'sw/min':>8}{'blinkF1':>8}{'blinks':>8}{'ms/frame':>9}"]
     for r in results:
