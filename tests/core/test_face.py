@@ -12,6 +12,7 @@ from affect_core.errors import InputError
 from affect_core.face.detect import iou
 from affect_core.face.evaluation import TruthLandmarker
 from affect_core.face.head_pose import rotation_angle_deg
+from affect_core.face.landmarks import FaceLandmarks
 from affect_core.face.tracker import FaceTracker, FaceTrackerConfig
 from affect_core.sim.rig import RigConfig, SimFrame, SimRig
 from affect_core.types import ImageFrame
@@ -159,3 +160,29 @@ def test_bad_input_fails_clearly_or_is_counted_never_crashes() -> None:
     assert faces and all(f.quality.depth_consistency == 0.0 for f in faces)
     assert all(math.isnan(f.head_position_m[2]) for f in faces)
     assert tracker.stats.frames_depth_invalid == len(faces)
+
+
+def test_landmarks_every_nth_frame_move_with_the_face_in_between() -> None:
+    rig, frames = _frames(1, 1.0, "heterogeneous", seed=3, enter_leave="off",
+                          occlusion_rate_hz=0.0)
+    calls = []
+
+    class Counting(TruthLandmarker):
+        def locate(self, image: np.ndarray, box_px: tuple[int, int, int, int]
+                   ) -> FaceLandmarks | None:
+            calls.append(box_px)
+            return super().locate(image, box_px)
+
+    oracle = Counting(noise_px=0.5)
+    tracker = FaceTracker(FaceTrackerConfig(landmark_every_n=3, detect_every_n=6),
+                          rig.ir_camera, oracle)
+    errors = []
+    for frame in frames:
+        oracle.people = frame.people
+        for face in tracker.process(frame.ir).faces:
+            iod = np.linalg.norm(frame.people[0].landmarks_px[6]
+                                 - frame.people[0].landmarks_px[12])
+            errors.append(float(np.mean(np.linalg.norm(
+                face.landmarks_px - frame.people[0].landmarks_px, axis=1))) / iod)
+    assert len(calls) == pytest.approx(len(frames) / 3, abs=3)
+    assert len(errors) == len(frames) and float(np.median(errors)) < 0.05

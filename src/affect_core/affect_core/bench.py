@@ -21,7 +21,8 @@ second and the ratio to the 120 fps the live lab needs.
 ``affect bench face`` times the face tracker per 640x480 frame on one core for 1 and 4
 people on the curated rig: without landmarks (detection and tracking only), and with
 landmarks given by the rig's truth (the cost of smoothing, head pose, eyes and quality,
-not of a landmark model) or by a named landmark model. Frames are rendered first, so
+not of a landmark model) or by a named landmark model, on every frame and on every third
+(``landmark_every_n``). Frames are rendered first, so
 only the tracker is timed.
 
 ``affect bench window`` streams face observations (64 px crops) at a nominal 120 fps
@@ -119,11 +120,12 @@ def bench_face(seconds: float = 3.0, landmarker: str = "") -> list[FaceBench]:
         for people in (1, 4):
             rig = SimRig(RigConfig(num_people=people))
             frames = list(rig.frames(seconds + 1.0))
-            modes = ["none", "truth"] + ([landmarker] if landmarker else [])
-            for mode in modes:
+            modes = [("none", 1), ("truth", 1)] + (
+                [(landmarker, 1), (landmarker, 3)] if landmarker else [])
+            for mode, every_n in modes:
                 oracle = TruthLandmarker(1.0) if mode == "truth" else None
                 config = FaceTrackerConfig(landmarker=mode if mode not in ("none", "truth")
-                                           else "none")
+                                           else "none", landmark_every_n=every_n)
                 tracker = FaceTracker(config, rig.ir_camera, oracle)
                 depth = None
                 cpu_s = wall_s = 0.0
@@ -138,7 +140,8 @@ def bench_face(seconds: float = 3.0, landmarker: str = "") -> list[FaceBench]:
                         cpu_s += time.process_time() - cpu
                         wall_s += time.perf_counter() - wall
                         timed += 1
-                label = {"none": "none", "truth": "rig truth"}.get(mode, mode)
+                label = {"none": "none", "truth": "rig truth"}.get(mode, mode) + (
+                    f" /{every_n}" if every_n > 1 else "")
                 results.append(FaceBench(people, label, timed, 1000.0 * cpu_s / max(timed, 1),
                                          1000.0 * wall_s / max(timed, 1)))
     finally:
@@ -158,7 +161,8 @@ def format_face_bench(results: list[FaceBench]) -> str:
                      f"{'yes' if r.fps >= LIVE_FPS else 'no'}")
     lines.append("per frame; frames/s from CPU time (wall time also counts other processes on "
                  "a shared machine); landmarks 'rig truth': pose, eyes and quality from the "
-                 "rig's landmarks, a landmark model's own cost comes on top")
+                 "rig's landmarks, a landmark model's own cost comes on top; /N: the landmark "
+                 "model on every Nth frame (landmark_every_n)")
     return "\n".join(lines)
 
 

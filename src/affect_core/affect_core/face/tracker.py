@@ -22,7 +22,9 @@ Per frame:
    cheaply: with a landmark model, by locating the landmarks in the box predicted from
    the track's velocity (the box keeps its size from the last detection and moves with
    the landmarks); without one, by running the detector on a window twice the face's
-   size around the prediction.
+   size around the prediction. With ``landmark_every_n`` above 1 the landmark model runs
+   on each face only every N frames; in between, the face and its landmarks move on by
+   the track's velocity (no model, no detector) and eye features keep their last value.
 2. Detections are matched to tracks seen in the last 100 ms by distance to the predicted
    centre. A detection no such track claims is matched to a track lost less than
    ``track_timeout_s`` ago when it is near its last position or where its last velocity
@@ -47,7 +49,7 @@ from __future__ import annotations
 import math
 from collections import deque
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import cv2
@@ -76,6 +78,7 @@ from affect_core.types import (
     ENCODING_DTYPES,
     NAN,
     CameraModel,
+    EyeState,
     FaceFrame,
     FaceObservation,
     FrameQuality,
@@ -104,6 +107,9 @@ PARAMS: tuple[ParamSpec, ...] = (
               choices=LANDMARKER_CHOICES),
     ParamSpec("detect_every_n", 4,
               "run the whole-frame detector every N frames and track in between", 1, 1000),
+    ParamSpec("landmark_every_n", 1,
+              "run the landmark model on each face every N frames and move its landmarks "
+              "with the face in between (eye features then sample at fps / N)", 1, 120),
     ParamSpec("reid_max_distance", 2.0,
               "largest move, in face widths, at which a lost track is re-identified",
               0.1, 50.0),
@@ -138,6 +144,7 @@ class FaceTrackerConfig:
     depth_max_age_s: float = 0.05
     landmarker: str = "none"
     detect_every_n: int = 4
+    landmark_every_n: int = 1
     reid_max_distance: float = 2.0
     reid_min_similarity: float = 0.5
     smoothing_min_cutoff_hz: float = 2.0
@@ -170,6 +177,9 @@ class _Track:
     angular_speed_deg_s: float = 0.0
     jitter_sq_deg: float = 0.0
     full_frames: int = 0
+    since_landmarks_n: int = 0  # frames since the landmark model last ran on this face
+    reused: bool = False  # this frame's landmarks are the last ones moved on, not measured
+    last_eyes: EyeState = field(default_factory=EyeState)
     rotations: deque[tuple[int, npt.NDArray[np.float64]]] = field(
         default_factory=lambda: deque(maxlen=32))
     shapes: deque[tuple[int, npt.NDArray[np.float64], HeadPose]] = field(
@@ -387,6 +397,15 @@ class FaceTracker:
         for track in live:
             predicted = track.predicted_box(stamp_ns)
             found = None
+            if (self.landmarker is not None and track.landmarks_px is not None
+                    and track.since_landmarks_n + 1 < self.config.landmark_every_n):
+                # No landmark model this frame: the face and its landmarks move on by the
+                # track's velocity; eye features wait for the next measured frame.
+                shift = predicted[:2] - track.box_px[:2]
+                located = FaceLandmarks(track.landmarks_px + shift, 1.0)
+                result.append((Detection(_box_tuple(predicted), 1.0), track, located))
+                track.reused = True
+                continue
             if self.landmarker is not None and track.anchor_offset_px is not None:
                 found = self._follow_landmarks(image, track, predicted)
             if found is None:
@@ -494,8 +513,15 @@ class FaceTracker:
                 track.anchor_offset_px = _centre(raw) - centroid
             track.landmarks_px = points
             focal = self.camera.fx_px if self.camera is not None else NAN
-            eyes = track.eyes.update(stamp, points, located.confidence, located.iris_px,
-                                     face_depth_m, focal)
+            if track.reused:
+                track.since_landmarks_n += 1
+                eyes = replace(track.last_eyes, blink=False)
+            else:
+                track.since_landmarks_n = 0
+                eyes = track.eyes.update(stamp, points, located.confidence, located.iris_px,
+                                         face_depth_m, focal)
+                track.last_eyes = eyes
+            track.reused = False
             if self.camera is not None:
                 pose = self._pose(track, points, smooth, depth_data, full, stamp, dt_s)
                 if depth_data is not None:
