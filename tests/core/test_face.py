@@ -174,7 +174,7 @@ def test_landmarks_every_nth_frame_move_with_the_face_in_between() -> None:
             return super().locate(image, box_px)
 
     oracle = Counting(noise_px=0.5)
-    tracker = FaceTracker(FaceTrackerConfig(landmark_every_n=3, detect_every_n=6),
+    tracker = FaceTracker(FaceTrackerConfig(landmark_every_n=3, detect_every_n=4),
                           rig.ir_camera, oracle)
     errors = []
     for frame in frames:

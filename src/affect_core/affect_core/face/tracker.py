@@ -465,13 +465,20 @@ class FaceTracker:
             move = float(np.linalg.norm(shift)) + abs(raw[2] - track.box_px[2])
             speed = move / max(track.box_px[2], 1.0) / dt_s
             track.speed += alpha * (speed - track.speed)
+        previous_box = track.box_px if dt_s > 0.0 else None
         track.box_px, track.last_ns = raw, stamp
         cx, cy, w, h = track.box_filter(stamp, [*_centre(raw), raw[2], raw[3]])
         box_px = _box_tuple(np.array([cx - w / 2.0, cy - h / 2.0, w, h]))
 
         image = ir.data
         if located is None and self.landmarker is not None:
-            located = self.landmarker.locate(image, det.box_px)
+            if (track.landmarks_px is not None and previous_box is not None
+                    and track.since_landmarks_n + 1 < self.config.landmark_every_n):
+                shift = _centre(raw) - _centre(previous_box)
+                located = FaceLandmarks(track.landmarks_px + shift, 1.0)
+                track.reused = True
+            else:
+                located = self.landmarker.locate(image, det.box_px)
         depth_data = depth.data if depth is not None else None
         crop = square_crop(image, box_px, self.config.crop_margin, self.config.crop_size_px)
         if full:
