@@ -129,3 +129,16 @@ def test_missing_eye_landmarks_give_nan_with_zero_confidence() -> None:
     assert all(math.isnan(v) for v in eye_aspect_ratio(points))
     state = EyeFeatures().update(0, points)
     assert math.isnan(state.openness) and state.openness_confidence == 0.0
+
+
+def test_blinks_are_found_from_landmarks_at_a_third_of_the_frame_rate() -> None:
+    run = _script(30.0, "heterogeneous", seed=4)[::3]  # 40 Hz, as landmark_every_n=3
+    rng = np.random.default_rng(1)
+    eyes = EyeFeatures()
+    events = [stamp for stamp, points, _ in run
+              if eyes.update(stamp, points + rng.normal(0.0, 0.2, points.shape)).blink]
+    truth = _true_blinks(np.array([r[2] for r in run]), np.array([r[0] for r in run]))
+    matched = sum(any(0 <= e - t <= 200_000_000 for e in events) for t in truth)
+    # One of the seven blinks falls inside a squint (lids below the closing threshold for
+    # over 500 ms before it): by definition a closure, not a blink.
+    assert len(truth) == 7 and matched == 6 and len(events) == 6
