@@ -177,6 +177,7 @@ class _Track:
     angular_speed_deg_s: float = 0.0
     jitter_sq_deg: float = 0.0
     full_frames: int = 0
+    detected_size_px: tuple[float, float] = (0.0, 0.0)  # box size at the last detection
     since_landmarks_n: int = 0  # frames since the landmark model last ran on this face
     reused: bool = False  # this frame's landmarks are the last ones moved on, not measured
     last_eyes: EyeState = field(default_factory=EyeState)
@@ -282,6 +283,9 @@ class FaceTracker:
             pairs = self._assign(self.detector.detect(ir.data), stamp, live, ir.data)
         else:
             pairs = self._follow(ir.data, stamp, live)
+        if full:
+            for det, track, _ in pairs:
+                track.detected_size_px = (float(det.box_px[2]), float(det.box_px[3]))
         faces = [self._observe(ir, det, track, depth, lm, full) for det, track, lm in pairs]
         if not faces:
             self.stats.frames_without_face += 1
@@ -410,6 +414,15 @@ class FaceTracker:
                 found = self._follow_landmarks(image, track, predicted)
             if found is None:
                 det = self._local_detect(image, predicted)
+                if det is not None:
+                    # The centre from the local pass, the size from the last whole-frame
+                    # one: a local threshold cuts the face a little differently, and crops
+                    # should not change size between detections.
+                    x, y, w, h = det.box_px
+                    size = track.detected_size_px
+                    box = np.array([x + w / 2.0 - size[0] / 2.0, y + h / 2.0 - size[1] / 2.0,
+                                    size[0], size[1]])
+                    det = Detection(_box_tuple(box), det.score)
                 found = None if det is None else (det, None)
             if found is None:
                 self._need_detect = True  # lost here: look over the whole frame next time
@@ -437,7 +450,10 @@ class FaceTracker:
         """Run the detector on a window twice the predicted face's size."""
         side = 2.0 * max(predicted[2], predicted[3])
         cx, cy = _centre(predicted)
+        # On the detector's sampling grid, so a face gives the box a whole-frame pass gives.
+        grid = int(getattr(self.detector, "downsample", 1))
         x0, y0 = max(int(cx - side / 2.0), 0), max(int(cy - side / 2.0), 0)
+        x0, y0 = x0 - x0 % grid, y0 - y0 % grid
         x1 = min(int(cx + side / 2.0), image.shape[1])
         y1 = min(int(cy + side / 2.0), image.shape[0])
         if min(x1 - x0, y1 - y0) < self.config.min_face_px:
