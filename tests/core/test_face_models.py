@@ -206,6 +206,14 @@ def test_bad_frames_raise_input_error(image: np.ndarray, mesh: MeshLandmarker) -
         mesh.locate(image, (0, 0, 8, 8))
 
 
+def test_mesh_reports_no_face_where_there_is_none(astronaut: np.ndarray,
+                                                  mesh: MeshLandmarker) -> None:
+    noise = np.random.default_rng(0).integers(0, 255, (480, 640), dtype=np.uint8)
+    assert mesh.locate(np.zeros((480, 640), np.uint16), (200, 200, 100, 100)) is None
+    assert mesh.locate(noise, (200, 200, 100, 100)) is None
+    assert mesh.locate(astronaut, (600, 600, 50, 50)) is None  # box outside the frame
+
+
 def test_empty_face_box_raises_input_error(astronaut: np.ndarray,
                                            mesh: MeshLandmarker) -> None:
     with pytest.raises(InputError):
@@ -241,3 +249,21 @@ def test_tracker_runs_with_blazeface_on_the_rig() -> None:
     frames = rig_frames("curated", 2, 1.0, 12, 0)
     found = sum(len(tracker.process(f.ir).faces) for f in frames)
     assert found >= 0.85 * 2 * len(frames)
+
+
+def test_eval_detectors_command_prints_the_table(capsys: pytest.CaptureFixture[str]) -> None:
+    from affect_core.cli import main
+
+    assert main(["eval", "detectors", "--duration", "0.5", "--stride", "30",
+                 "--detectors", "blob"]) == 0
+    rows = [line.split() for line in capsys.readouterr().out.splitlines() if line.strip()]
+    blob = {" ".join(r[1:4]): r[4:] for r in rows if r[0] == "blob"}
+    assert set(blob) == {"rig curated 1p", "rig curated 2p", "rig heterogeneous 1p",
+                         "rig heterogeneous 2p", "photo astronaut 1", "photo lfw_subset 100"}
+    # Two frames per rig row; the blob detector finds every curated face (as in 200 frames).
+    assert blob["rig curated 1p"][:3] == ["2", "1.000", "1.000"]
+    assert blob["rig curated 2p"][:3] == ["4", "1.000", "1.000"]
+    mesh_rows = [r for r in rows if r[0] == "rig" and r[2] in ("true", "blazeface")]
+    assert len(mesh_rows) == 4
+    assert main(["eval", "detectors", "--duration", "0.5", "--detectors", "haar"]) == 2
+    assert "unknown face detector" in capsys.readouterr().err

@@ -176,10 +176,8 @@ class MeshLandmarker:
             first, second = mesh[a, :2], mesh[b, :2]
             centre = (float(first[0] + second[0]) / 2.0, float(first[1] + second[1]) / 2.0)
             width = float(np.linalg.norm(second - first))
+            # Both corner pairs run from image left to image right: the eye line's angle.
             angle = math.atan2(second[1] - first[1], second[0] - first[0])
-            if row == 1:
-                # Corners run inner -> outer here; the eye line's angle is the same.
-                angle = math.atan2(first[1] - second[1], first[0] - second[0]) + math.pi
             transform = roi_transform(centre, max(width * IRIS_ROI_SCALE, 2.0), angle,
                                       IRIS_INPUT_PX, mirror=row == 1)
             unit = self._crop(image, transform, IRIS_INPUT_PX)
