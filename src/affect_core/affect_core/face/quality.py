@@ -16,11 +16,14 @@
 
 Definitions (documented here because confidence fusion and the Emotion message use them):
 
-- pose_stability: exp(-w / 30 deg/s) x exp(-j / 2 deg), where w is the head's angular
-  speed from the smoothed head pose (averaged over about 50 ms) and j the jitter, the
-  RMS angle between the frame's raw pose and the smoothed one. A still head scores 1; one
-  turning at 30 deg/s, or shaking by 2 degrees, about 0.37. Without landmarks (no pose)
-  it falls back to the face box: exp(-speed / 0.5), speed in face widths per second.
+- pose_stability: exp(-w / 30 deg/s) x exp(-j / 8 deg), where w is the head's angular
+  speed from the smoothed head pose over a 250 ms baseline and j the jitter, the RMS
+  angle between a frame's raw pose and the smoothed one. Each is taken less its own
+  noise floor, its 10th percentile over the track's last few seconds: from landmarks a
+  pixel apart, a perfectly still head already shows some speed and jitter. A still head
+  scores 1; one turning 30 deg/s faster, or shaking 8 degrees more, than its floor about
+  0.37. Without landmarks (no pose) it falls back to the face box: exp(-speed / 0.5),
+  speed in face widths per second.
 - lighting_consistency: product of (a) exposure: the face's median level inside
   [5 %, 85 %] of full scale scores 1, falling linearly to 0 at 0 % and at 100 %; (b)
   saturation: 1 - 5 x the fraction of face pixels at 98 % of full scale or more; (c)

@@ -177,6 +177,7 @@ class _Track:
     angular_speed_deg_s: float = 0.0
     jitter_sq_deg: float = 0.0
     full_frames: int = 0
+    motion_history: deque[tuple[float, float]] = field(default_factory=lambda: deque(maxlen=60))
     detected_size_px: tuple[float, float] = (0.0, 0.0)  # box size at the last detection
     since_landmarks_n: int = 0  # frames since the landmark model last ran on this face
     reused: bool = False  # this frame's landmarks are the last ones moved on, not measured
@@ -567,8 +568,16 @@ class FaceTracker:
                     c = _centre(raw)
                     head = self.camera.back_project(float(c[0]), float(c[1]), face_depth_m)
         if pose is not None:
-            stability = quality.pose_stability_from_pose(track.angular_speed_deg_s,
-                                                         math.sqrt(track.jitter_sq_deg))
+            speed, jitter = track.angular_speed_deg_s, math.sqrt(track.jitter_sq_deg)
+            if track.full_frames % 2 == 0 and full:
+                track.motion_history.append((speed, jitter))
+            if len(track.motion_history) >= 8:
+                # What a still head shows from landmark noise alone: the 10th percentile
+                # over the last seconds. Only motion above it counts against stability.
+                floor_speed, floor_jitter = np.percentile(track.motion_history, 10, axis=0)
+                speed = max(speed - float(floor_speed), 0.0)
+                jitter = max(jitter - float(floor_jitter), 0.0)
+            stability = quality.pose_stability_from_pose(speed, jitter)
             orientation = pose.quaternion_xyzw
         else:
             stability = quality.pose_stability(track.speed)
