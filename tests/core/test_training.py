@@ -144,7 +144,7 @@ def test_label_count_mismatch_fails_with_model_error(tiny_run: tuple[dict, Path]
             prop.value = '["neutral", "happy"]'
     bad = tmp_path / "two_labels.onnx"
     onnx.save(proto, str(bad))
-    with pytest.raises(ModelError, match="3 logits but its metadata names 2 labels"):
+    with pytest.raises(ModelError, match="3 class scores but its metadata names 2 labels"):
         EmotionModel(bad)
 
 

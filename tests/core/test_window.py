@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -166,3 +167,21 @@ def test_short_events_are_sampled_even_when_their_frames_score_lower() -> None:
 
     assert run(event_samples=2) & event_stamps
     assert not run(event_samples=0) & event_stamps
+
+
+def test_window_quality_summaries_are_the_means_of_its_frames() -> None:
+    windower = Windower(WindowConfig(window_s=0.5, hop_s=0.5))
+    rng = np.random.default_rng(3)
+    values = rng.uniform(0.0, 1.0, (80, 4))
+    values[::7, 2] = NAN  # frames without depth
+    windows = []
+    for i, (pose, light, depth, sharp) in enumerate(values):
+        obs = FaceObservation(_stamp(i), "p1", (0, 0, 10, 10), (0.0, 0.0, 1.0),
+                              FrameQuality(pose, light, depth, sharp), _FACE, "mono16")
+        windows += windower.push(FaceFrame(_stamp(i), "cam", [obs], False))
+    window = windows[0]
+    used = values[: window.frames_used]
+    assert window.pose_stability == pytest.approx(used[:, 0].mean())
+    assert window.lighting_consistency == pytest.approx(used[:, 1].mean())
+    assert window.depth_consistency == pytest.approx(np.nanmean(used[:, 2]))
+    assert window.sharpness == pytest.approx(used[:, 3].mean())

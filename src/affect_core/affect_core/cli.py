@@ -200,6 +200,8 @@ def _bench(args: argparse.Namespace) -> int:
                                      args.threads))
     elif args.target == "stereo":
         print(bench.format_stereo_bench(bench.bench_stereo(threads=args.threads)))
+    elif args.target == "face":
+        print(bench.format_face_bench(bench.bench_face(args.seconds, args.landmarker)))
     elif args.target == "replay":
         print(bench.bench_replay(args.seconds if args.seconds_given else 10.0))
     elif args.target == "model":
@@ -226,6 +228,15 @@ def _bench_models(args: argparse.Namespace) -> None:
 def _eval(args: argparse.Namespace) -> int:
     if args.target == "model":
         return _eval_model(args)
+    if args.target == "face":
+        from affect_core.face.evaluation import evaluate_face, format_face
+
+        duration_s = args.duration if args.duration_given else 20.0
+        people = [int(v) for v in args.face_people.split(",") if v.strip()]
+        results = evaluate_face(duration_s, people, args.seed, args.landmarks, args.noise_px,
+                                args.detector)
+        print(format_face(results, duration_s))
+        return 0
     if args.target == "detectors":
         from affect_core.face.detector_eval import evaluate_detectors, format_detectors
 
@@ -348,15 +359,18 @@ def build_parser() -> argparse.ArgumentParser:
 
     bench = sub.add_parser("bench", help="print speed figures (nothing is asserted)")
     bench.add_argument("target",
-                       choices=("rig", "window", "stereo", "replay", "model", "backends"),
-                       help="what to measure (model: shipped models per window, taking turns; "
-                       "backends: PyTorch eager vs ONNX Runtime vs INT8, needs the train extra)")
+                       choices=("rig", "window", "stereo", "replay", "face", "model", "backends"),
+                       help="what to measure (face: the tracker per frame; model: shipped "
+                       "models per window, taking turns; backends: PyTorch eager vs ONNX "
+                       "Runtime vs INT8, needs the train extra)")
     bench.add_argument("--seconds", type=float, default=None,
                        help="sensor seconds (rig: per configuration, default 3; window: "
                        "the stream, default 3600)")
     bench.add_argument("--threads", type=int, default=1,
                        help="OpenCV threads; model, backends: PyTorch and ONNX Runtime "
                        "threads (default 1)")
+    bench.add_argument("--landmarker", default="",
+                       help="face: also time this landmark model by name")
     bench.add_argument("--model", action="append", default=None,
                        help="model: ONNX file or shipped model name, repeatable (default: "
                        "both shipped models, taking turns)")
@@ -368,17 +382,19 @@ def build_parser() -> argparse.ArgumentParser:
     bench.set_defaults(func=_bench)
 
     evaluate = sub.add_parser("eval", help="measure a stage on the simulated rig")
-    evaluate.add_argument("target", choices=("fusion", "model", "detectors"),
-                          help="fusion: what fusion buys; model: a model on held-out crops; "
-                          "detectors: face detectors and landmarks against rig truth")
+    evaluate.add_argument("target", choices=("fusion", "face", "detectors", "model"),
+                          help="fusion: what fusion buys; face: the face stage against rig "
+                          "truth; detectors: face detectors and landmark models; model: a "
+                          "model on held-out crops")
     evaluate.add_argument("--model", default=None,
                           help="model: ONNX file or shipped model name (default: the "
                           "shipped default model)")
     evaluate.add_argument("--samples", type=int, default=1500,
                           help="model: crops rendered per preset (default 1500)")
     evaluate.add_argument("--quiet", action="store_true", help="model: no progress bars")
-    evaluate.add_argument("--duration", type=float, default=60.0,
-                          help="seconds of rig time per preset")
+    evaluate.add_argument("--duration", type=float, default=None,
+                          help="seconds of rig time per preset (fusion and detectors: 60, "
+                          "face: 20)")
     evaluate.add_argument("--people", type=int, default=2, help="people in the rig")
     evaluate.add_argument("--seed", type=int, default=0)
     evaluate.add_argument("--params", default=str(DEFAULT_PARAMS), help="parameter file")
@@ -394,6 +410,15 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--fit-temperature", action="store_true",
                           help="fit the fusion temperature on runs of seed + 1 and report "
                           "its ECE on this seed")
+    evaluate.add_argument("--face-people", default="1,3",
+                          help="face: comma-separated numbers of people, one run each")
+    evaluate.add_argument("--landmarks", default="truth",
+                          help="face: a landmark model by name, truth (the rig's landmarks "
+                          "plus noise) or none")
+    evaluate.add_argument("--noise-px", type=float, default=1.0,
+                          help="face: pixel noise added to the rig's landmarks")
+    evaluate.add_argument("--detector", default="blob",
+                          help="face: the tracker's face detector (see affect eval detectors)")
     evaluate.add_argument("--detectors",
                           default="blob,blazeface,blazeface_whole,blazeface_short",
                           help="detectors: comma-separated names of affect_core.face.detectors")
@@ -484,6 +509,10 @@ def main(argv: list[str] | None = None) -> int:
         args.seconds_given = args.seconds is not None
         if args.seconds is None:
             args.seconds = 3.0
+    if args.command == "eval":
+        args.duration_given = args.duration is not None
+        if args.duration is None:
+            args.duration = 60.0
     try:
         return int(args.func(args))
     except AffectError as err:

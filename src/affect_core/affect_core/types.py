@@ -103,6 +103,25 @@ class FrameQuality:
     sharpness: float
 
 
+@dataclass(frozen=True)
+class EyeState:
+    """Eye features of one face in one frame; definitions in affect_core.face.eyes.
+
+    Openness is in [0, 1] against the person's open-eye reference; ``blink`` is true on
+    the frame where a blink ends; every feature has its own confidence in [0, 1] and is
+    NaN (confidence 0) where it cannot be measured.
+    """
+
+    openness: float = NAN
+    openness_confidence: float = 0.0
+    blink: bool = False
+    blink_rate_per_min: float = NAN
+    blink_rate_confidence: float = 0.0
+    pupil_diameter_px: float = NAN
+    pupil_diameter_mm: float = NAN
+    pupil_confidence: float = 0.0
+
+
 @dataclass
 class FaceObservation:
     """One face in one IR frame: box, position, quality and the crop for the model."""
@@ -118,6 +137,13 @@ class FaceObservation:
         default_factory=lambda: np.zeros((0, 2), np.float32)
     )
     head_orientation_xyzw: tuple[float, float, float, float] = (NAN, NAN, NAN, NAN)
+    # Landmarks (affect_core.sim.face_model.LANDMARK_NAMES order) back-projected with
+    # depth, (N, 3) metres in the optical frame, NaN rows where depth is invalid; empty
+    # without landmarks or depth.
+    landmarks_m: npt.NDArray[np.float64] = field(
+        default_factory=lambda: np.zeros((0, 3), np.float64)
+    )
+    eyes: EyeState = field(default_factory=EyeState)
 
 
 @dataclass
@@ -148,6 +174,7 @@ class FaceWindow:
     # Every frame of the window, not only the samples: stamps and quality evidence.
     frame_stamps_ns: tuple[int, ...] = ()
     frame_quality: tuple[FrameQuality, ...] = ()
+    sharpness: float = NAN  # mean over the window's frames, like the three scores above
 
 
 @dataclass

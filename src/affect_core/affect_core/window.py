@@ -327,4 +327,5 @@ class Windower:
             ),
             frame_stamps_ns=tuple(o.stamp_ns for o in frames),
             frame_quality=tuple(o.quality for o in frames),
+            sharpness=_finite_mean([o.quality.sharpness for o in frames]),
         )

@@ -21,7 +21,7 @@ from affect_core.calibration import Calibration
 from affect_core.markers import LabelMarker
 from affect_core.sinks.records import emotion_record
 from affect_core.types import CameraModel, Emotion, FaceFrame, FaceObservation, FaceWindow
-from affect_core.types import FrameQuality, ImageFrame, WindowPrediction
+from affect_core.types import EyeState, FrameQuality, ImageFrame, WindowPrediction
 from affect_msgs.msg import Emotion as EmotionMsg
 from affect_msgs.msg import FaceObservation as FaceObservationMsg
 from affect_msgs.msg import FaceObservationArray, FaceWindow as FaceWindowMsg
@@ -94,6 +94,15 @@ def observation_to_msg(obs: FaceObservation, frame_id: str) -> FaceObservationMs
     msg.lighting_consistency = float(obs.quality.lighting_consistency)
     msg.depth_consistency = float(obs.quality.depth_consistency)
     msg.sharpness = float(obs.quality.sharpness)
+    eyes = obs.eyes
+    msg.eye_openness = float(eyes.openness)
+    msg.eye_openness_confidence = float(eyes.openness_confidence)
+    msg.blink = bool(eyes.blink)
+    msg.blink_rate_per_min = float(eyes.blink_rate_per_min)
+    msg.blink_rate_confidence = float(eyes.blink_rate_confidence)
+    msg.pupil_diameter_px = float(eyes.pupil_diameter_px)
+    msg.pupil_diameter_mm = float(eyes.pupil_diameter_mm)
+    msg.pupil_confidence = float(eyes.pupil_confidence)
     msg.crop = image_to_msg(ImageFrame(obs.stamp_ns, frame_id, obs.crop_encoding, obs.crop))
     return msg
 
@@ -105,10 +114,14 @@ def msg_to_observation(msg: FaceObservationMsg, stamp_ns: int) -> FaceObservatio
     quality = FrameQuality(msg.pose_stability, msg.lighting_consistency,
                            msg.depth_consistency, msg.sharpness)
     p, q = msg.head_position, msg.head_orientation
+    eyes = EyeState(msg.eye_openness, msg.eye_openness_confidence, msg.blink,
+                    msg.blink_rate_per_min, msg.blink_rate_confidence, msg.pupil_diameter_px,
+                    msg.pupil_diameter_mm, msg.pupil_confidence)
     return FaceObservation(
         stamp_ns, msg.person_id,
         (msg.roi.x_offset, msg.roi.y_offset, msg.roi.width, msg.roi.height),
-        (p.x, p.y, p.z), quality, crop.data, crop.encoding, landmarks, (q.x, q.y, q.z, q.w))
+        (p.x, p.y, p.z), quality, crop.data, crop.encoding, landmarks, (q.x, q.y, q.z, q.w),
+        eyes=eyes)
 
 
 def face_frame_to_msg(frame: FaceFrame) -> FaceObservationArray:
@@ -158,10 +171,12 @@ def msg_to_window(msg: FaceWindowMsg) -> FaceWindow:
     quality = tuple(FrameQuality(*q) for q in zip(
         msg.frame_pose_stability, msg.frame_lighting_consistency, msg.frame_depth_consistency,
         msg.frame_sharpness))
+    finite = [v for v in msg.frame_sharpness if math.isfinite(v)]
     return FaceWindow(msg.person_id, msg.header.frame_id, to_ns(msg.window_start),
                       to_ns(msg.header.stamp), msg.frames_used, msg.frames_expected, samples,
                       msg.pose_stability, msg.lighting_consistency, msg.depth_consistency,
-                      (p.x, p.y, p.z), tuple(to_ns(t) for t in msg.frame_stamps), quality)
+                      (p.x, p.y, p.z), tuple(to_ns(t) for t in msg.frame_stamps), quality,
+                      sum(finite) / len(finite) if finite else math.nan)
 
 
 def prediction_to_msg(prediction: WindowPrediction) -> WindowPredictionMsg:

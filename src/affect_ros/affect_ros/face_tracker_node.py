@@ -13,7 +13,7 @@
 # limitations under the License.
 
 """
-face_tracker: faces, stable ids, quality evidence and crops from /ir/image_raw.
+face_tracker: faces, stable ids, head pose, eyes, quality evidence, crops from /ir/image_raw.
 
 Depth from /stereo/depth is associated with each IR frame by stamp (the nearest within
 depth_max_age_s, waiting briefly for a later one); without depth the faces still come,
@@ -58,6 +58,12 @@ class FaceTrackerNode(Node):
                                 lambda: self._tracker.stats.frames_without_face)
         self._diagnostics.value('frames_without_depth', lambda: stats.without_secondary)
         self._diagnostics.value('tracks_started', lambda: self._tracker.stats.tracks_started)
+        self._diagnostics.value('tracks_reidentified',
+                                lambda: self._tracker.stats.tracks_reidentified)
+        self._diagnostics.value('frames_without_landmarks',
+                                lambda: self._tracker.stats.frames_without_landmarks)
+        self._diagnostics.value('frames_depth_invalid',
+                                lambda: self._tracker.stats.frames_depth_invalid)
 
     def _configure(self, values: Dict[str, Any]) -> None:
         self._tracker = FaceTracker(FaceTrackerConfig.from_params(values), self._camera)
