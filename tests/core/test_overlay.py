@@ -69,8 +69,11 @@ def test_attention_heatmap_lands_on_the_part_of_the_crop_it_marks() -> None:
     x0, y0, side = crop_square(BOX, 1.2)
     hot = out[y0 + side // 8, x0 + side // 8].astype(int)
     cold = out[y0 + 7 * side // 8, x0 + 7 * side // 8].astype(int)
-    # JET: high attention is red, low attention blue.
-    assert hot[2] > hot[0] + 50 and cold[0] > cold[2] + 50
+    # JET: high attention is red; where attention is 0 the frame shows through unchanged.
+    plain = render_overlay(np.full((240, 320), 2000, np.uint16),
+                           [OverlayFace("p1", BOX, "happy", 0.9)], config)
+    assert hot[2] > hot[0] + 50
+    assert (cold == plain[y0 + 7 * side // 8, x0 + 7 * side // 8]).all()
 
 
 def test_state_draws_only_current_boxes_and_estimates() -> None:

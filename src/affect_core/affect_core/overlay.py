@@ -191,9 +191,12 @@ def _blend_heatmap(canvas: npt.NDArray[np.uint8], attention: npt.NDArray[np.floa
     ix1, iy1 = min(x0 + side, canvas.shape[1]), min(y0 + side, canvas.shape[0])
     if ix1 <= ix0 or iy1 <= iy0:
         return
-    region = canvas[iy0:iy1, ix0:ix1]
-    patch = colour[iy0 - y0:iy1 - y0, ix0 - x0:ix1 - x0]
-    canvas[iy0:iy1, ix0:ix1] = cv2.addWeighted(region, 1.0 - alpha, patch, alpha, 0.0)
+    region = canvas[iy0:iy1, ix0:ix1].astype(np.float32)
+    patch = colour[iy0 - y0:iy1 - y0, ix0 - x0:ix1 - x0].astype(np.float32)
+    # Opacity follows attention, so the face stays visible where the model did not look.
+    weight = alpha * heat[iy0 - y0:iy1 - y0, ix0 - x0:ix1 - x0, None]
+    canvas[iy0:iy1, ix0:ix1] = np.clip(region * (1.0 - weight) + patch * weight, 0,
+                                       255).astype(np.uint8)
 
 
 def render_overlay(image: npt.NDArray[np.generic], faces: Sequence[OverlayFace],
