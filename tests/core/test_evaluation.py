@@ -149,3 +149,11 @@ def test_tables_print_every_step_and_setting() -> None:
         [(0.0, 0.0), (0.0, 0.2), (0.5, 0.0), (0.5, 0.2)]
     assert all(0.0 <= p.coverage <= 1.0 for p in points)
     assert len(format_sweep(points).splitlines()) == 2 + len(points)
+
+
+def test_precision_and_coverage_at_a_threshold_by_hand() -> None:
+    from affect_core.evaluation import at_threshold
+
+    windows = _scored([0.9, 0.8, 0.7, 0.6, 0.5], [True, True, False, True, False])
+    assert at_threshold(windows, 0.65) == pytest.approx((2 / 3, 0.6))
+    assert at_threshold(windows, 0.95)[1] == 0.0

@@ -13,6 +13,11 @@ from affect_core.types import NAN, FaceObservation, FaceWindow, FrameQuality, Wi
 LABELS = ("neutral", "happy", "sad")
 
 
+def _config(**given: object) -> FusionConfig:
+    """Parameters with tempering and hysteresis off unless a test turns them on."""
+    return FusionConfig(**{"temperature": 1.0, "switch_margin": 0.0, **given})  # type: ignore
+
+
 def _prediction(probs: list[list[float]], qualities: list[float], end_s: float = 2.0,
                 frames_used: int = 240, valence: list[float] | None = None) -> WindowPrediction:
     samples = [FaceObservation(int(end_s * 1e9) - 1000 * (i + 1), "p1", (0, 0, 1, 1),
@@ -26,7 +31,7 @@ def _prediction(probs: list[list[float]], qualities: list[float], end_s: float =
 
 
 def test_quality_weighted_mean_of_sample_probabilities() -> None:
-    fusion = ConfidenceFusion(FusionConfig(smoothing=0.0, quality_floor=0.0))
+    fusion = ConfidenceFusion(_config(smoothing=0.0, quality_floor=0.0))
     emotion = fusion.fuse(_prediction([[0.1, 0.8, 0.1], [0.6, 0.2, 0.2]], [0.9, 0.1],
                                       valence=[0.5, -0.5]))
     expected = (0.9 * np.array([0.1, 0.8, 0.1]) + 0.1 * np.array([0.6, 0.2, 0.2])) / 1.0
@@ -37,16 +42,16 @@ def test_quality_weighted_mean_of_sample_probabilities() -> None:
 
 
 def test_no_valence_head_gives_nan_not_zero() -> None:
-    emotion = ConfidenceFusion(FusionConfig()).fuse(_prediction([[0.2, 0.6, 0.2]], [1.0]))
+    emotion = ConfidenceFusion(_config()).fuse(_prediction([[0.2, 0.6, 0.2]], [1.0]))
     assert math.isnan(emotion.valence) and math.isnan(emotion.arousal)
 
 
 def test_abstains_below_the_threshold_and_on_low_coverage() -> None:
-    fusion = ConfidenceFusion(FusionConfig(abstain_below=0.5, smoothing=0.0))
+    fusion = ConfidenceFusion(_config(abstain_below=0.5, smoothing=0.0))
     weak = fusion.fuse(_prediction([[0.35, 0.45, 0.2]], [1.0]))
     assert weak.abstained and weak.expression == "unknown"
     assert weak.probabilities == pytest.approx((0.35, 0.45, 0.2))  # still reported
-    sparse = ConfidenceFusion(FusionConfig(abstain_below=0.5, min_coverage=0.5)).fuse(
+    sparse = ConfidenceFusion(_config(abstain_below=0.5, min_coverage=0.5)).fuse(
         _prediction([[0.0, 0.9, 0.1]], [1.0], frames_used=48))
     # coverage 0.2 against min_coverage 0.5 scales confidence by 0.4: 0.9 * 0.4 = 0.36
     assert sparse.confidence == pytest.approx(0.36)
@@ -54,7 +59,7 @@ def test_abstains_below_the_threshold_and_on_low_coverage() -> None:
 
 
 def test_smoothing_blends_with_the_previous_window() -> None:
-    fusion = ConfidenceFusion(FusionConfig(smoothing=0.25, quality_floor=0.0))
+    fusion = ConfidenceFusion(_config(smoothing=0.25, quality_floor=0.0))
     fusion.fuse(_prediction([[1.0, 0.0, 0.0]], [1.0], end_s=2.0))
     second = fusion.fuse(_prediction([[0.0, 1.0, 0.0]], [1.0], end_s=2.5))
     assert second.probabilities == pytest.approx((0.25, 0.75, 0.0))
@@ -71,14 +76,14 @@ def test_temperature_tempers_the_fused_distribution_in_closed_form() -> None:
     assert temper(np.array([0.5, 0.25, 0.25]), 1.0) == pytest.approx((0.5, 0.25, 0.25))
     flat = temper(np.array([0.98, 0.01, 0.01]), 20.0)
     assert flat.max() - flat.min() < 0.25 and flat.sum() == pytest.approx(1.0)
-    fusion = ConfidenceFusion(FusionConfig(smoothing=0.0, temperature=0.5, abstain_below=0.0))
+    fusion = ConfidenceFusion(_config(smoothing=0.0, temperature=0.5, abstain_below=0.0))
     emotion = fusion.fuse(_prediction([[0.25, 0.5, 0.25]], [1.0]))
     assert emotion.probabilities == pytest.approx((1 / 6, 2 / 3, 1 / 6))
     assert emotion.confidence == pytest.approx(2 / 3)
 
 
 def test_hysteresis_keeps_the_held_label_until_another_clearly_leads() -> None:
-    fusion = ConfidenceFusion(FusionConfig(smoothing=0.0, switch_margin=0.2, abstain_below=0.3))
+    fusion = ConfidenceFusion(_config(smoothing=0.0, switch_margin=0.2, abstain_below=0.3))
     first = fusion.fuse(_prediction([[0.2, 0.7, 0.1]], [1.0], end_s=2.0))
     assert first.expression == "happy"
     # sad leads happy by 0.1 < 0.2: happy is kept, with its own probability as confidence.
@@ -96,12 +101,12 @@ def test_hysteresis_keeps_the_held_label_until_another_clearly_leads() -> None:
 
 
 def test_quality_weighting_can_be_switched_off_for_ablation() -> None:
-    fusion = ConfidenceFusion(FusionConfig(smoothing=0.0, quality_weighting=False))
+    fusion = ConfidenceFusion(_config(smoothing=0.0, quality_weighting=False))
     emotion = fusion.fuse(_prediction([[0.1, 0.8, 0.1], [0.6, 0.2, 0.2]], [0.9, 0.1]))
     assert emotion.probabilities == pytest.approx((0.35, 0.5, 0.15))
 
 
 def test_nan_quality_falls_back_to_the_floor_not_to_nan_probabilities() -> None:
-    fusion = ConfidenceFusion(FusionConfig(smoothing=0.0, quality_floor=0.0))
+    fusion = ConfidenceFusion(_config(smoothing=0.0, quality_floor=0.0))
     emotion = fusion.fuse(_prediction([[0.1, 0.8, 0.1], [0.6, 0.2, 0.2]], [NAN, NAN]))
     assert emotion.probabilities == pytest.approx((0.35, 0.5, 0.15))

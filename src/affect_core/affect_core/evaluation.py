@@ -323,11 +323,27 @@ def format_fusion(results: Sequence[FusionFigures], duration_s: float, people: i
             chosen = (choose_threshold(r.windows_scored, target_precision=target)
                       if name == "precision" else
                       choose_threshold(r.windows_scored, target_coverage=target))
-            lines.append(f"{r.preset}: {name} {target:.2f} " + (
-                "cannot be met" if chosen is None else
-                f"-> abstain_below {chosen.abstain_below:.3f} (precision "
-                f"{100 * chosen.precision:.1f} %, coverage {100 * chosen.coverage:.1f} %)"))
+            if chosen is None:
+                lines.append(f"{r.preset}: {name} {target:.2f} cannot be met")
+                continue
+            # What the threshold chosen on this preset gives on every preset.
+            effects = []
+            for other in results:
+                precision, coverage = at_threshold(other.windows_scored, chosen.abstain_below)
+                effects.append(f"{other.preset} precision {100 * precision:.1f} %, coverage "
+                               f"{100 * coverage:.1f} %")
+            lines.append(f"{r.preset}: {name} {target:.2f} -> abstain_below "
+                         f"{chosen.abstain_below:.3f} ({'; '.join(effects)})")
     return "\n".join(lines)
+
+
+def at_threshold(windows: Sequence[ScoredWindow], abstain_below: float) -> tuple[float, float]:
+    """Precision and coverage of ``windows`` answered at confidence >= ``abstain_below``."""
+    answered = [w for w in windows if w.confidence >= abstain_below]
+    if not answered:
+        return math.nan, 0.0
+    return (float(np.mean([w.fused == w.truth for w in answered])),
+            len(answered) / len(windows))
 
 
 @dataclass(frozen=True)

@@ -51,20 +51,20 @@ from affect_core.types import Emotion, WindowPrediction
 PARAMS: tuple[ParamSpec, ...] = (
     ParamSpec("abstain_below", 0.4, "abstain when the fused confidence is below this",
               0.0, 1.0),
-    ParamSpec("smoothing", 0.3,
+    ParamSpec("smoothing", 0.0,
               "weight of the previous window's fused probabilities (0 = no smoothing)",
               0.0, 0.95),
     ParamSpec("min_coverage", 0.5,
               "coverage (frames used / expected) below which confidence is scaled down",
               0.01, 1.0),
-    ParamSpec("quality_floor", 0.05, "smallest weight a sample gets in the fusion", 0.0, 1.0),
+    ParamSpec("quality_floor", 0.5, "smallest weight a sample gets in the fusion", 0.0, 1.0),
     ParamSpec("person_timeout_s", 2.0,
               "forget a person's smoothing state after this long without a window", 0.0, 600.0),
     ParamSpec("quality_weighting", True,
               "weight samples by pose stability x lighting consistency (false: plain mean)"),
-    ParamSpec("temperature", 1.0,
+    ParamSpec("temperature", 0.9,
               "calibration temperature of the fused probabilities (1 = unchanged)", 0.05, 20.0),
-    ParamSpec("switch_margin", 0.0,
+    ParamSpec("switch_margin", 0.1,
               "probability lead another label needs over the held one to replace it", 0.0, 1.0),
 )
 
@@ -74,13 +74,13 @@ class FusionConfig:
     """Validated confidence_fusion parameters (see PARAMS)."""
 
     abstain_below: float = 0.4
-    smoothing: float = 0.3
+    smoothing: float = 0.0
     min_coverage: float = 0.5
-    quality_floor: float = 0.05
+    quality_floor: float = 0.5
     person_timeout_s: float = 2.0
     quality_weighting: bool = True
-    temperature: float = 1.0
-    switch_margin: float = 0.0
+    temperature: float = 0.9
+    switch_margin: float = 0.1
 
     @classmethod
     def from_params(cls, given: Mapping[str, Any]) -> FusionConfig:
