@@ -49,7 +49,7 @@ from affect_core.params import ParamSpec, resolve
 from affect_core.types import Emotion, WindowPrediction
 
 PARAMS: tuple[ParamSpec, ...] = (
-    ParamSpec("abstain_below", 0.4, "abstain when the fused confidence is below this",
+    ParamSpec("abstain_below", 0.465, "abstain when the fused confidence is below this",
               0.0, 1.0),
     ParamSpec("smoothing", 0.0,
               "weight of the previous window's fused probabilities (0 = no smoothing)",
@@ -73,7 +73,7 @@ PARAMS: tuple[ParamSpec, ...] = (
 class FusionConfig:
     """Validated confidence_fusion parameters (see PARAMS)."""
 
-    abstain_below: float = 0.4
+    abstain_below: float = 0.465
     smoothing: float = 0.0
     min_coverage: float = 0.5
     quality_floor: float = 0.5

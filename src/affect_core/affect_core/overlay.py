@@ -53,7 +53,7 @@ PARAMS: tuple[ParamSpec, ...] = (
     ParamSpec("crop_margin", 1.2,
               "face crop side as a multiple of the box side (as face_tracker's; the attention "
               "map covers the crop)", 1.0, 3.0),
-    ParamSpec("abstain_below", 0.4,
+    ParamSpec("abstain_below", 0.465,
               "where the tick on the confidence bar sits (confidence_fusion's threshold)",
               0.0, 1.0),
 )
@@ -69,7 +69,7 @@ class OverlayConfig:
     heatmap: bool = True
     heatmap_alpha: float = 0.45
     crop_margin: float = 1.2
-    abstain_below: float = 0.4
+    abstain_below: float = 0.465
 
     @classmethod
     def from_params(cls, given: Mapping[str, Any]) -> OverlayConfig:
