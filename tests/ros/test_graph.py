@@ -69,11 +69,17 @@ def _lifecycle_set(node: str, transition: str) -> subprocess.CompletedProcess[st
                           capture_output=True, text=True, timeout=60, check=False)
 
 
+# Lifecycle nodes (models loaded on configure), and the arguments that make them load one.
+LIFECYCLE = {"face_tracker": ["--ros-args", "-p", "detector:=blazeface", "-p",
+                              "landmarker:=mesh"],
+             "emotion_vit": []}
+
+
 @pytest.mark.parametrize("executable", NODES)
 def test_each_node_starts_and_stops_cleanly(ros_node: object, executable: str) -> None:
-    process = _start(["ros2", "run", "affect_ros", executable])
+    process = _start(["ros2", "run", "affect_ros", executable, *LIFECYCLE.get(executable, [])])
     try:
-        if executable == "emotion_vit":  # a lifecycle node: configure, then activate
+        if executable in LIFECYCLE:  # configure (loads the models), then activate
             assert _wait_for_publisher(ros_node, executable, "/parameter_events", 40.0)
             for transition in ("configure", "activate"):
                 result = _lifecycle_set(executable, transition)

@@ -40,6 +40,8 @@ from lifecycle_msgs.msg import Transition
 import yaml
 
 STAGES = ('stereo_depth', 'face_tracker', 'window_sync', 'emotion_vit', 'confidence_fusion')
+# Nodes that load models on configure; the launch configures and activates them.
+LIFECYCLE_STAGES = ('face_tracker', 'emotion_vit')
 
 
 def _graph(context, *args, **kwargs):
@@ -48,9 +50,9 @@ def _graph(context, *args, **kwargs):
     nodes = []
     for stage in STAGES:
         parameters = [params_file]
-        if stage == 'emotion_vit':
-            if model_path:
-                parameters.append({'model_path': model_path})
+        if stage == 'emotion_vit' and model_path:
+            parameters.append({'model_path': model_path})
+        if stage in LIFECYCLE_STAGES:
             nodes += _lifecycle(stage, parameters)
             continue
         nodes.append(Node(package='affect_ros', executable=stage, name=stage,
