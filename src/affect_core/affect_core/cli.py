@@ -226,25 +226,32 @@ def _bench_models(args: argparse.Namespace) -> None:
 
 
 def _eval(args: argparse.Namespace) -> int:
-    if args.target == "model":
-        return _eval_model(args)
-    if args.target == "face":
-        from affect_core.face.evaluation import evaluate_face, format_face
+    targets = {"model": _eval_model, "face": _eval_face, "detectors": _eval_detectors,
+               "fusion": _eval_fusion}
+    return targets[args.target](args)
 
-        duration_s = args.duration if args.duration_given else 20.0
-        people = [int(v) for v in args.face_people.split(",") if v.strip()]
-        results = evaluate_face(duration_s, people, args.seed, args.landmarks, args.noise_px,
-                                args.detector)
-        print(format_face(results, duration_s))
-        return 0
-    if args.target == "detectors":
-        from affect_core.face.detector_eval import evaluate_detectors, format_detectors
 
-        detections, landmarks = evaluate_detectors(args.detectors.split(","), args.duration,
-                                                   args.stride, args.seed,
-                                                   not args.no_photographs)
-        print(format_detectors(detections, landmarks))
-        return 0
+def _eval_face(args: argparse.Namespace) -> int:
+    from affect_core.face.evaluation import evaluate_face, format_face
+
+    duration_s = args.duration if args.duration_given else 20.0
+    people = [int(v) for v in args.face_people.split(",") if v.strip()]
+    results = evaluate_face(duration_s, people, args.seed, args.landmarks, args.noise_px,
+                            args.detector)
+    print(format_face(results, duration_s))
+    return 0
+
+
+def _eval_detectors(args: argparse.Namespace) -> int:
+    from affect_core.face.detector_eval import evaluate_detectors, format_detectors
+
+    detections, landmarks = evaluate_detectors(args.detectors.split(","), args.duration,
+                                               args.stride, args.seed, not args.no_photographs)
+    print(format_detectors(detections, landmarks))
+    return 0
+
+
+def _eval_fusion(args: argparse.Namespace) -> int:
     from dataclasses import replace
 
     from affect_core import evaluation as ev

@@ -114,7 +114,7 @@ def temper(probabilities: npt.NDArray[np.float64], temperature: float
     logits = np.log(np.maximum(probabilities, 1e-12)) / temperature
     logits -= logits.max()
     tempered = np.exp(logits)
-    return tempered / tempered.sum()
+    return np.asarray(tempered / tempered.sum(), np.float64)
 
 
 def weighted_mean(values: npt.NDArray[np.float64], weights: npt.NDArray[np.float64]) -> float:

@@ -162,9 +162,10 @@ def display_levels(image: npt.NDArray[np.generic]) -> npt.NDArray[np.uint8]:
         raise InputError(f"the overlay draws on mono8/mono16 frames, got {image.dtype} of "
                          f"shape {image.shape}")
     step = max(1, image.size // 20000)
-    lo, hi = np.percentile(image.reshape(-1)[::step], (1.0, 99.5))
+    lo, hi = np.percentile(image.reshape(-1)[::step].astype(np.float32), (1.0, 99.5))
     scale = 255.0 / max(float(hi - lo), 1.0)
-    return cv2.convertScaleAbs(image.astype(np.float32), alpha=scale, beta=-float(lo) * scale)
+    return np.asarray(cv2.convertScaleAbs(image.astype(np.float32), alpha=scale,
+                                          beta=-float(lo) * scale), np.uint8)
 
 
 def _bgr(rgba: tuple[float, float, float, float]) -> tuple[int, int, int]:
@@ -202,7 +203,7 @@ def _blend_heatmap(canvas: npt.NDArray[np.uint8], attention: npt.NDArray[np.floa
 def render_overlay(image: npt.NDArray[np.generic], faces: Sequence[OverlayFace],
                    config: OverlayConfig) -> npt.NDArray[np.uint8]:
     """The overlay of ``faces`` on ``image`` as a BGR (bgr8) image of the same size."""
-    canvas = cv2.cvtColor(display_levels(image), cv2.COLOR_GRAY2BGR)
+    canvas = np.asarray(cv2.cvtColor(display_levels(image), cv2.COLOR_GRAY2BGR), np.uint8)
     for face in faces:
         x, y, w, h = face.box_px
         if face.attention is not None and config.heatmap:
