@@ -31,6 +31,19 @@ def test_shipped_model_carries_its_metadata(model: EmotionModel) -> None:
     assert model.provider == "CPUExecutionProvider"
 
 
+def test_shipped_model_id_version_and_hash_match_its_graph(model: EmotionModel) -> None:
+    import hashlib
+
+    import onnx
+
+    proto = onnx.load(str(model.path))
+    props = {p.key: p.value for p in proto.metadata_props}
+    digest = hashlib.sha256(proto.graph.SerializeToString()).hexdigest()[:12]
+    assert props["affect.hash"] == model.metadata.graph_hash == digest
+    assert props["affect.version"] == model.metadata.version != ""
+    assert model.metadata.model_id.endswith(f"@{props['affect.version']}+{digest}")
+
+
 def test_shipped_model_beats_chance_on_held_out_rig_crops(model: EmotionModel) -> None:
     # A seed the training run never used: new identities, poses and lighting.
     data = render_crops(300, "curated", seed=999, progress=False)

@@ -24,7 +24,8 @@ Keys live in the ONNX file's ``metadata_props`` under the ``affect.`` prefix:
   or ``unit_range`` (the pixel type's full scale onto [-1, 1]: 255 for 8-bit, 65535 for
   16-bit crops, floats taken as [0, 1])
 - ``affect.temperature``: calibration temperature T, probabilities = softmax(logits / T)
-- ``affect.model_id``: name@version+hash
+- ``affect.model_id``: name@version+hash (``affect.version`` and ``affect.hash`` repeat
+  the two parts on their own)
 - ``affect.training_data``: plain description of what the model was trained on
 - ``affect.has_valence_arousal``: ``true`` when a second output gives valence/arousal
 - ``affect.has_rollout``: ``true`` when an ``attention_rollout`` output gives each crop's
@@ -75,6 +76,17 @@ class ModelMetadata:
     output_kind: str = "logits"
     has_rollout: bool = False
 
+    @property
+    def version(self) -> str:
+        """The version part of a ``name@version+hash`` model id ("" when it has none)."""
+        after = self.model_id.partition("@")[2]
+        return after.partition("+")[0]
+
+    @property
+    def graph_hash(self) -> str:
+        """The hash part of a ``name@version+hash`` model id ("" when it has none)."""
+        return self.model_id.partition("@")[2].partition("+")[2]
+
     def to_props(self) -> dict[str, str]:
         """The metadata as ONNX ``metadata_props`` strings (optional keys only when set)."""
         props = {
@@ -87,6 +99,11 @@ class ModelMetadata:
             "affect.has_valence_arousal": "true" if self.has_valence_arousal else "false",
             "affect.has_rollout": "true" if self.has_rollout else "false",
         }
+        # Version and hash also stand alone, for tools that read one key, not the id.
+        if self.version:
+            props["affect.version"] = self.version
+        if self.graph_hash:
+            props["affect.hash"] = self.graph_hash
         if self.label_map:
             props["affect.label_map"] = json.dumps(dict(self.label_map))
         optional = {"affect.input_layout": (self.input_layout, "nchw"),
