@@ -22,35 +22,29 @@ lab.launch.py brings it to active.
 """
 
 import time
-from typing import Any, Dict, Optional
+from typing import Any, Dict, List, Tuple
 
-from affect_core.errors import AffectError
 from affect_core.model.stage import EmotionVit, EmotionVitConfig, PARAMS
 from affect_msgs.msg import FaceWindow, WindowPrediction
 from affect_ros.convert import msg_to_window, prediction_to_msg
 from affect_ros.diagnostics import StageDiagnostics
-from affect_ros.params import ParameterBinding
+from affect_ros.lifecycle import StageLifecycleNode
 from affect_ros.qos import RESULTS_QOS
 from affect_ros.runner import run_node
-from rclpy.lifecycle import Node as LifecycleNode
-from rclpy.lifecycle import State, TransitionCallbackReturn
 
 
-class EmotionVitNode(LifecycleNode):
+class EmotionVitNode(StageLifecycleNode):
     """Runs the model per window while active."""
 
     def __init__(self) -> None:
-        super().__init__('emotion_vit')
-        self._vit: Optional[EmotionVit] = None
-        self._pub: Any = None
-        self._sub: Any = None
-        self._params = ParameterBinding(self, PARAMS, self._reload)
+        super().__init__('emotion_vit', PARAMS)
         self._diagnostics = StageDiagnostics(self, 'windows', 0.0, 100.0)
-        self._diagnostics.value('state', lambda: 'configured' if self._vit else 'unconfigured')
-        self._diagnostics.value('model_id', lambda: self._vit.model.metadata.model_id
-                                if self._vit else '')
-        self._diagnostics.value('execution_provider', lambda: self._vit.model.provider
-                                if self._vit else '')
+        self._diagnostics.value('state',
+                                lambda: 'configured' if self._stage else 'unconfigured')
+        self._diagnostics.value('model_id', lambda: self._stage.model.metadata.model_id
+                                if self._stage else '')
+        self._diagnostics.value('execution_provider', lambda: self._stage.model.provider
+                                if self._stage else '')
 
     def _load(self, values: Dict[str, Any]) -> EmotionVit:
         vit = EmotionVit(EmotionVitConfig.from_params(values))
@@ -59,45 +53,19 @@ class EmotionVitNode(LifecycleNode):
                                f'trained on: {meta.training_data}')
         return vit
 
-    def _reload(self, values: Dict[str, Any]) -> None:
-        if self._vit is not None:  # a new model path takes effect at once when configured
-            self._vit = self._load(values)
-
-    def on_configure(self, state: State) -> TransitionCallbackReturn:
-        """Load the model; fail the transition, with the reason, if it cannot be used."""
-        try:
-            self._vit = self._load(self._params.values)
-        except AffectError as err:
-            self.get_logger().error(f'cannot configure: {err}')
-            return TransitionCallbackReturn.FAILURE
-        self._pub = self.create_lifecycle_publisher(WindowPrediction,
-                                                    'affect/window_predictions', RESULTS_QOS)
-        self._sub = self.create_subscription(FaceWindow, 'affect/face_windows',
-                                             self._on_window, RESULTS_QOS)
-        return TransitionCallbackReturn.SUCCESS
-
-    def on_cleanup(self, state: State) -> TransitionCallbackReturn:
-        """Release the model and the interfaces."""
-        self._release()
-        return TransitionCallbackReturn.SUCCESS
-
-    def on_shutdown(self, state: State) -> TransitionCallbackReturn:
-        """Release everything on the way out."""
-        self._release()
-        return TransitionCallbackReturn.SUCCESS
-
-    def _release(self) -> None:
-        if self._sub is not None:
-            self.destroy_subscription(self._sub)
-        if self._pub is not None:
-            self.destroy_lifecycle_publisher(self._pub)
-        self._vit, self._pub, self._sub = None, None, None
+    def _connect(self) -> Tuple[Any, List[Any]]:
+        pub = self.create_lifecycle_publisher(WindowPrediction, 'affect/window_predictions',
+                                              RESULTS_QOS)
+        sub = self.create_subscription(FaceWindow, 'affect/face_windows', self._on_window,
+                                       RESULTS_QOS)
+        return pub, [sub]
 
     def _on_window(self, msg: FaceWindow) -> None:
-        if self._vit is None or self._pub is None:
+        vit = self._stage
+        if vit is None or self._pub is None:
             return
         started = time.perf_counter()
-        self._pub.publish(prediction_to_msg(self._vit.predict(msg_to_window(msg))))
+        self._pub.publish(prediction_to_msg(vit.predict(msg_to_window(msg))))
         self._diagnostics.output(time.perf_counter() - started)
 
 

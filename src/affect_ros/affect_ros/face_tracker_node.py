@@ -26,37 +26,31 @@ with NaN head positions.
 """
 
 import time
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Tuple
 
-from affect_core.errors import AffectError, InputError
+from affect_core.errors import InputError
 from affect_core.face.tracker import FaceTracker, FaceTrackerConfig, PARAMS
 from affect_msgs.msg import FaceObservationArray
 from affect_ros.convert import camera_model, face_frame_to_msg, msg_to_image
 from affect_ros.diagnostics import StageDiagnostics
 from affect_ros.filters import NearestAssociation
-from affect_ros.params import ParameterBinding
+from affect_ros.lifecycle import StageLifecycleNode
 from affect_ros.qos import RESULTS_QOS, SENSOR_QOS
 from affect_ros.runner import run_node
 import message_filters
-from rclpy.lifecycle import Node as LifecycleNode
-from rclpy.lifecycle import State, TransitionCallbackReturn
 from sensor_msgs.msg import CameraInfo, Image
 
 
-class FaceTrackerNode(LifecycleNode):
+class FaceTrackerNode(StageLifecycleNode):
     """Runs the core FaceTracker on every IR frame while active."""
 
     def __init__(self) -> None:
-        super().__init__('face_tracker')
+        super().__init__('face_tracker', PARAMS)
         self._camera = None
-        self._tracker: Optional[FaceTracker] = None
-        self._pub: Any = None
         self._association: Optional[NearestAssociation] = None
-        self._subscriptions_held: List[Any] = []
-        self._params = ParameterBinding(self, PARAMS, self._reload)
         self._diagnostics = StageDiagnostics(self, 'frames', 10.0, 16.7)
-        self._diagnostics.value('state', lambda: 'configured' if self._tracker else
-                                'unconfigured')
+        self._diagnostics.value('state',
+                                lambda: 'configured' if self._stage else 'unconfigured')
         self._diagnostics.drops('rejected_frames', lambda: self._stat('rejected_frames'))
         for name in ('frames_without_face', 'tracks_started', 'tracks_reidentified',
                      'frames_without_landmarks', 'frames_depth_invalid'):
@@ -65,7 +59,7 @@ class FaceTrackerNode(LifecycleNode):
             self._association.core.stats.without_secondary if self._association else 0))
 
     def _stat(self, name: str) -> int:
-        return int(getattr(self._tracker.stats, name)) if self._tracker else 0
+        return int(getattr(self._stage.stats, name)) if self._stage else 0
 
     def _load(self, values: Dict[str, Any]) -> FaceTracker:
         config = FaceTrackerConfig.from_params(values)
@@ -73,54 +67,29 @@ class FaceTrackerNode(LifecycleNode):
         self.get_logger().info(f'detector {config.detector}, landmarks {config.landmarker}')
         return tracker
 
-    def _reload(self, values: Dict[str, Any]) -> None:
-        if self._tracker is not None:  # new parameters take effect at once when configured
-            self._tracker = self._load(values)
-
-    def on_configure(self, state: State) -> TransitionCallbackReturn:
-        """Load the models; fail the transition, with the reason, if they cannot be used."""
-        try:
-            self._tracker = self._load(self._params.values)
-        except AffectError as err:
-            self.get_logger().error(f'cannot configure: {err}')
-            return TransitionCallbackReturn.FAILURE
-        self._pub = self.create_lifecycle_publisher(FaceObservationArray, 'affect/faces',
-                                                    RESULTS_QOS)
+    def _connect(self) -> Tuple[Any, List[Any]]:
+        pub = self.create_lifecycle_publisher(FaceObservationArray, 'affect/faces',
+                                              RESULTS_QOS)
         info = self.create_subscription(CameraInfo, 'ir/camera_info', self._on_info,
                                         SENSOR_QOS)
         ir = message_filters.Subscriber(self, Image, 'ir/image_raw', qos_profile=SENSOR_QOS)
         depth = message_filters.Subscriber(self, Image, 'stereo/depth', qos_profile=SENSOR_QOS)
         self._association = NearestAssociation(ir, depth, self._params.values['depth_max_age_s'])
         self._association.registerCallback(self._on_image)
-        self._subscriptions_held = [info, ir.sub, depth.sub]
-        return TransitionCallbackReturn.SUCCESS
-
-    def on_cleanup(self, state: State) -> TransitionCallbackReturn:
-        """Release the models and the interfaces."""
-        self._release()
-        return TransitionCallbackReturn.SUCCESS
-
-    def on_shutdown(self, state: State) -> TransitionCallbackReturn:
-        """Release everything on the way out."""
-        self._release()
-        return TransitionCallbackReturn.SUCCESS
+        return pub, [info, ir.sub, depth.sub]
 
     def _release(self) -> None:
-        for subscription in self._subscriptions_held:
-            self.destroy_subscription(subscription)
-        if self._pub is not None:
-            self.destroy_lifecycle_publisher(self._pub)
-        self._subscriptions_held, self._pub, self._tracker = [], None, None
+        super()._release()
         self._association = None
 
     def _on_info(self, msg: CameraInfo) -> None:
         if self._camera is None:
             self._camera = camera_model(msg)
-            if self._tracker is not None:
-                self._tracker.camera = self._camera
+            if self._stage is not None:
+                self._stage.camera = self._camera
 
     def _on_image(self, msg: Image, depth: Optional[Image]) -> None:
-        tracker = self._tracker
+        tracker = self._stage
         if tracker is None or self._pub is None:
             return
         started = time.perf_counter()
