@@ -154,3 +154,26 @@ def test_the_shipped_model_explains_each_crop_in_the_same_run() -> None:
     np.testing.assert_allclose(plain.probabilities, explained.probabilities, rtol=1e-6)
     np.testing.assert_allclose(vit.model.explain([s.crop for s in samples]),
                                explained.attention, rtol=1e-5, atol=1e-6)
+
+
+def test_the_newest_samples_map_is_shown_and_mismatched_maps_are_refused() -> None:
+    from affect_core.types import FaceObservation, FaceWindow, FrameQuality, WindowPrediction
+
+    def prediction(stamps: list[int], maps: np.ndarray | None) -> WindowPrediction:
+        samples = [FaceObservation(t, "p1", BOX, (NAN, NAN, NAN), FrameQuality(1, 1, NAN, 1),
+                                   np.zeros((1, 1), np.uint16), "mono16") for t in stamps]
+        window = FaceWindow("p1", "ir", 0, 10, 240, 240, samples, 1, 1, NAN, (NAN, NAN, NAN))
+        return WindowPrediction(window, ("happy",), np.ones((len(stamps), 1)),
+                                np.full(len(stamps), NAN), np.full(len(stamps), NAN), "m", maps)
+
+    maps = np.zeros((3, 2, 2), np.float32)
+    maps[1, 0, 1] = 1.0  # sample 1 is the newest (stamp 9)
+    state = OverlayState(OverlayConfig())
+    state.add_box("p1", BOX, 9)
+    state.add_emotion(_emotion("p1", 9e-9))  # the heatmap is drawn with a current estimate
+    state.add_prediction(prediction([3, 9, 5], maps))
+    assert state.faces(9)[0].attention == pytest.approx(np.array([[0.0, 1.0], [0.0, 0.0]]))
+    state.add_prediction(prediction([3, 9, 5], None))  # a model without attention: unchanged
+    assert state.faces(9)[0].attention is not None
+    with pytest.raises(InputError):
+        state.add_prediction(prediction([3, 9], maps))

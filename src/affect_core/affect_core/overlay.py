@@ -127,6 +127,21 @@ class OverlayState:
         scaled = (attention - attention.min()) / span if span > 0 else np.zeros_like(attention)
         self._people.setdefault(person_id, _Person()).attention = scaled.astype(np.float32)
 
+    def add_prediction(self, prediction: WindowPrediction) -> None:
+        """The attention map of a window's newest sample: the one closest to the live frame.
+
+        Nothing happens when the model exports no attention; maps that do not match the
+        samples one to one raise InputError.
+        """
+        maps = prediction.attention
+        samples = prediction.window.samples
+        if maps is None or not len(maps):
+            return
+        if len(maps) != len(samples):
+            raise InputError(f"{len(maps)} attention maps for {len(samples)} samples")
+        newest = max(range(len(samples)), key=lambda k: samples[k].stamp_ns)
+        self.add_attention(prediction.window.person_id, maps[newest])
+
     def faces(self, stamp_ns: int) -> list[OverlayFace]:
         """What to draw on the frame stamped ``stamp_ns``; forgets people long gone."""
         cfg = self.config
@@ -259,10 +274,7 @@ class OverlayFeed:
     def window(self, emotion: Emotion, prediction: WindowPrediction) -> None:
         """A window's estimate, and the attention map of its newest sample if the model has one."""
         self.state.add_emotion(emotion)
-        samples = prediction.window.samples
-        if prediction.attention is not None and len(prediction.attention) == len(samples) > 0:
-            newest = max(range(len(samples)), key=lambda k: samples[k].stamp_ns)
-            self.state.add_attention(emotion.person_id, prediction.attention[newest])
+        self.state.add_prediction(prediction)
 
     def frame(self, ir: ImageFrame) -> npt.NDArray[np.uint8] | None:
         """The overlay of ``ir`` when one is due (every 1 / rate_hz of stream time)."""

@@ -85,14 +85,8 @@ class OverlayNode(Node):
         self._state.add_emotion(msg_to_emotion(msg))
 
     def _on_prediction(self, msg: WindowPrediction) -> None:
-        prediction = msg_to_prediction(msg)
-        if prediction.attention is None or not len(prediction.attention):
-            return
-        # The newest sample's map: the one closest to what the frame shows now.
-        newest = max(range(len(prediction.window.samples)),
-                     key=lambda k: prediction.window.samples[k].stamp_ns, default=0)
         try:
-            self._state.add_attention(msg.person_id, prediction.attention[newest])
+            self._state.add_prediction(msg_to_prediction(msg))
         except InputError as err:
             self._rejected += 1
             self.get_logger().warn(f'attention map ignored: {err}',
