@@ -123,7 +123,7 @@ def test_refusing_with_the_run_config_reproduces_the_run() -> None:
     again = refuse(windows, config)
     assert [(w.fused, w.confidence, w.abstained) for w in again] == \
         [(w.fused, w.confidence, w.abstained) for w in windows]
-    rows = ablation(figures("curated", windows, 1.0, 0.5), config, 0.5)
+    rows = ablation(figures("curated", windows, 1.0, 0.5), config)
     assert [name for name, _ in rows][0] == "plain mean"
     assert rows[0][1].coverage == 1.0  # no abstention in the plain mean
     assert rows[-1][1].coverage == pytest.approx(np.mean([not w.abstained for w in windows]))
@@ -142,9 +142,9 @@ def test_tables_print_every_step_and_setting() -> None:
         windows.append(ScoredWindow("p1", prediction.window.end_ns, "neutral", "g", "neutral",
                                     0.5, False, "neutral", 0.5, prediction=prediction))
     result = figures("curated", windows, 1.0, 0.5)
-    ablation_table = format_ablation([result], FusionConfig(), 0.5)
+    ablation_table = format_ablation([result], FusionConfig())
     assert ablation_table.count("curated") == 6 and "plain mean" in ablation_table
-    points = sweep([result], FusionConfig(), 0.5, smoothings=(0.0, 0.5), margins=(0.0, 0.2))
+    points = sweep([result], FusionConfig(), smoothings=(0.0, 0.5), margins=(0.0, 0.2))
     assert [(p.smoothing, p.switch_margin) for p in points] == \
         [(0.0, 0.0), (0.0, 0.2), (0.5, 0.0), (0.5, 0.2)]
     assert all(0.0 <= p.coverage <= 1.0 for p in points)

@@ -255,13 +255,11 @@ def _eval_fusion(args: argparse.Namespace) -> int:
     from dataclasses import replace
 
     from affect_core import evaluation as ev
-    from affect_core.pipeline import LabPipeline
 
     results = ev.evaluate_fusion(args.params, args.duration, args.people, args.seed)
     print(ev.format_fusion(results, args.duration, args.people, args.target_precision,
                            args.target_coverage))
     config = results[0].config
-    hop_s = LabPipeline.from_params_file(args.params).window_config.hop_s
     assert config is not None
     if args.fit_temperature:
         held_out = ev.evaluate_fusion(args.params, args.duration, args.people, args.seed + 1)
@@ -270,14 +268,13 @@ def _eval_fusion(args: argparse.Namespace) -> int:
         print(f"temperature fitted on seed {args.seed + 1} (both presets): {temperature:.3f} "
               f"(configured {config.temperature:.3f}); ECE on seed {args.seed}:")
         for r in results:
-            refit = ev.figures(r.preset, ev.refuse(r.windows_scored, replace(
-                config, temperature=temperature)), r.minutes, hop_s)
+            refit = ev.refigure(r, replace(config, temperature=temperature))
             print(f"  {r.preset:<14} configured {r.ece_fused:.3f} -> fitted {refit.ece_fused:.3f}"
                   f" (coverage {100 * r.coverage:.1f} % -> {100 * refit.coverage:.1f} %)")
     if args.ablation:
-        print(ev.format_ablation(results, config, hop_s))
+        print(ev.format_ablation(results, config))
     if args.sweep:
-        print(ev.format_sweep(ev.sweep(results, config, hop_s)))
+        print(ev.format_sweep(ev.sweep(results, config)))
     return 0
 
 

@@ -113,6 +113,7 @@ class FusionFigures:
     spikes_per_min_unfused: float
     windows_scored: tuple[ScoredWindow, ...] = ()
     config: FusionConfig | None = None  # the fusion parameters of the run
+    hop_s: float = math.nan  # the windows' hop, which spike counting needs
 
 
 def figures(preset: str, windows: Sequence[ScoredWindow], minutes: float,
@@ -133,6 +134,7 @@ def figures(preset: str, windows: Sequence[ScoredWindow], minutes: float,
         spikes_per_min_fused=count_spikes(windows, hop_s, fused=True) / minutes,
         spikes_per_min_unfused=count_spikes(windows, hop_s, fused=False) / minutes,
         windows_scored=tuple(windows),
+        hop_s=hop_s,
     )
 
 
@@ -189,12 +191,15 @@ def step_config(config: FusionConfig, steps_on: Sequence[str]) -> FusionConfig:
     return replace(config, **{k: v for k, v in _STEP_OFF.items() if k not in steps_on})
 
 
-def ablation(result: FusionFigures, config: FusionConfig,
-             hop_s: float) -> list[tuple[str, FusionFigures]]:
+def refigure(result: FusionFigures, config: FusionConfig) -> FusionFigures:
+    """The figures of ``result``'s windows fused again with ``config``."""
+    return figures(result.preset, refuse(result.windows_scored, config), result.minutes,
+                   result.hop_s)
+
+
+def ablation(result: FusionFigures, config: FusionConfig) -> list[tuple[str, FusionFigures]]:
     """Figures of each row of ABLATION_STEPS on one run's windows."""
-    return [(name, figures(result.preset, refuse(result.windows_scored,
-                                                 step_config(config, steps)),
-                           result.minutes, hop_s))
+    return [(name, refigure(result, step_config(config, steps)))
             for name, steps in ABLATION_STEPS]
 
 
@@ -240,7 +245,7 @@ class SweepPoint:
     spikes_per_min: float
 
 
-def sweep(results: Sequence[FusionFigures], config: FusionConfig, hop_s: float,
+def sweep(results: Sequence[FusionFigures], config: FusionConfig,
           smoothings: Sequence[float] = (0.0, 0.3, 0.5, 0.7),
           margins: Sequence[float] = (0.0, 0.1, 0.2, 0.3)) -> list[SweepPoint]:
     """Accuracy, coverage, ECE and spikes for each smoothing x switch margin, all presets."""
@@ -248,8 +253,7 @@ def sweep(results: Sequence[FusionFigures], config: FusionConfig, hop_s: float,
     for smoothing in smoothings:
         for margin in margins:
             variant = replace(config, smoothing=smoothing, switch_margin=margin)
-            runs = [figures(r.preset, refuse(r.windows_scored, variant), r.minutes, hop_s)
-                    for r in results]
+            runs = [refigure(r, variant) for r in results]
             scored = [w for r in runs for w in r.windows_scored]
             answered = [w for w in scored if not w.abstained]
             correct = np.array([w.fused == w.truth for w in scored], bool)
@@ -263,14 +267,13 @@ def sweep(results: Sequence[FusionFigures], config: FusionConfig, hop_s: float,
     return points
 
 
-def format_ablation(results: Sequence[FusionFigures], config: FusionConfig,
-                    hop_s: float) -> str:
+def format_ablation(results: Sequence[FusionFigures], config: FusionConfig) -> str:
     """Each fusion step's effect, per preset, on the same windows."""
     lines = ["each step of fusion on the same windows (synthetic rig):",
              f"{'preset':<14}{'step':<22}{'coverage':>9}{'acc@cov':>8}{'ECE':>7}"
              f"{'spikes/min':>11}{'(n)':>5}{'vs plain':>9}"]
     for result in results:
-        rows = ablation(result, config, hop_s)
+        rows = ablation(result, config)
         base = rows[0][1].spikes_per_min_fused
         for name, r in rows:
             change = (r.spikes_per_min_fused / base - 1.0) if base else math.nan
