@@ -1,0 +1,139 @@
+"""face-api's face expression net through the model adapter: parity, labels, metadata.
+
+Parity is checked against a recorded fixture, tests/core/data/faceapi_expression_parity.npz,
+written by scripts/convert_faceapi_expression: 14 grey 112x112 uint8 crops (the
+astronaut's face from scikit-image and three variations of it, eight faces of
+scikit-image's LFW subset, two smooth random textures) with the probabilities that
+face-api 1.7.15's own FaceExpressionNet gives for them on tfjs's cpu backend under Node,
+each crop given to it as a grey RGB image. Neither Node nor the npm package is needed
+here.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import numpy as np
+import onnx
+import pytest
+
+from affect_core import labels
+from affect_core.model.runtime import EmotionModel
+from affect_core.pipeline import JSONL_FILE, LabPipeline
+
+from ..conftest import LAB_YAML, REPO
+
+MODEL = REPO / "models" / "faceapi_expression.onnx"
+FIXTURE = Path(__file__).resolve().parent / "data" / "faceapi_expression_parity.npz"
+FACEAPI_LABELS = ("neutral", "happy", "sad", "angry", "fearful", "disgusted", "surprised")
+MAPPED = ("neutral", "happy", "sad", "surprised", "scared", "disgusted", "angry")
+# The port computes what tfjs computes (same dequantised weights, same preprocessing);
+# float32 rounding in a different order leaves 2e-6 at most on the fixture when converted.
+TFJS_TOLERANCE = 1e-4
+
+
+@pytest.fixture(scope="module")
+def faceapi() -> EmotionModel:
+    return EmotionModel(MODEL)
+
+
+def test_faceapi_model_speaks_the_vocabulary(faceapi: EmotionModel) -> None:
+    meta = faceapi.metadata
+    assert meta.labels == FACEAPI_LABELS
+    assert faceapi.labels == MAPPED  # vocabulary order, only what the model can say
+    assert meta.label_map["fearful"] == labels.SCARED
+    assert not {labels.CONTEMPT, labels.BORED, labels.EXCITED} & set(faceapi.labels)
+    assert not meta.has_valence_arousal and not meta.has_rollout
+    assert meta.model_id.startswith("faceapi_expression@1.7.15+")
+    assert meta.version == "1.7.15"
+    assert (meta.input_size_px, meta.input_channels, meta.input_layout) == (112, 1, "nchw")
+    assert (meta.normalization, meta.output_kind, meta.temperature) == (
+        "unit_range", "logits", 1.0)
+    assert "never saw IR" in meta.training_data
+
+
+def test_onnx_port_matches_faceapi_on_tfjs(faceapi: EmotionModel) -> None:
+    data = np.load(FIXTURE)
+    faces, reference = data["faces"], data["tfjs_probabilities"].astype(np.float64)
+    assert faces.shape == (14, 112, 112) and faces.dtype == np.uint8
+    # The shipped model and metadata as a node runs them: 8-bit crops, unit_range,
+    # face-api's own (rgb - mean) / 255 inside the graph, labels onto the vocabulary.
+    mapped, valence, arousal = faceapi.predict(list(faces))
+    for column, name in enumerate(FACEAPI_LABELS):
+        target = faceapi.labels.index(faceapi.metadata.label_map[name])
+        assert np.abs(mapped[:, target] - reference[:, column]).max() < TFJS_TOLERANCE
+    ours = mapped[:, [faceapi.labels.index(faceapi.metadata.label_map[n])
+                      for n in FACEAPI_LABELS]]
+    assert np.array_equal(ours.argmax(axis=1), reference.argmax(axis=1))
+    assert np.all(np.isnan(valence)) and np.all(np.isnan(arousal))
+
+
+def test_the_pixel_full_scale_is_what_counts(faceapi: EmotionModel) -> None:
+    # unit_range: the same photograph as 8-bit, 16-bit and float [0, 1] reads the same.
+    faces = np.load(FIXTURE)["faces"][:6]
+    eight, _, _ = faceapi.predict(list(faces))
+    sixteen, _, _ = faceapi.predict([f.astype(np.uint16) * 257 for f in faces])
+    unit, _, _ = faceapi.predict([f.astype(np.float32) / 255.0 for f in faces])
+    assert np.allclose(eight, sixteen, atol=1e-5)
+    assert np.allclose(eight, unit, atol=1e-5)
+    # A crop of another size is resized to 112 first; a single crop reads as in a batch.
+    bigger, _, _ = faceapi.predict([np.kron(faces[0], np.ones((2, 2), np.uint8))])
+    assert faceapi.labels[int(bigger[0].argmax())] == labels.HAPPY
+    single = np.concatenate([faceapi.predict([f])[0] for f in faces])
+    assert np.allclose(single, eight, atol=1e-6)
+
+
+def test_record_beside_the_model_matches_the_file(faceapi: EmotionModel) -> None:
+    proto = onnx.load(str(MODEL))
+    embedded = {p.key: p.value for p in proto.metadata_props}
+    record = json.loads(MODEL.with_suffix(".json").read_text(encoding="utf-8"))
+    assert record["metadata_props"] == embedded
+    assert record["model_id"] == faceapi.metadata.model_id
+    digest = hashlib.sha256(proto.graph.SerializeToString()).hexdigest()[:12]
+    assert embedded["affect.hash"] == faceapi.metadata.graph_hash == digest
+    inputs, outputs = proto.graph.input, proto.graph.output
+    assert [i.name for i in inputs] == ["crops"] and [o.name for o in outputs] == ["logits"]
+    assert proto.opset_import[0].version == 17
+    source = record["source"]
+    assert source["package"].startswith("@vladmandic/face-api 1.7.15")
+    assert source["tarball_integrity"].startswith("sha512-")
+    assert all(len(h) == 64 for h in source["weights_sha256"].values())
+    assert source["license"] == "MIT" and "MIT License" in source["license_text"]
+    assert "Permission is hereby granted" in source["license_text"]
+    conversion = record["conversion"]
+    assert conversion["max_abs_probability_difference"] < TFJS_TOLERANCE
+    assert conversion["top1_agreement"] == 1.0
+    assert MODEL.stat().st_size < 500_000
+
+
+def test_real_photographs(faceapi: EmotionModel) -> None:
+    from skimage import color, data
+
+    grey = (color.rgb2gray(data.astronaut()) * 255.0).round().astype(np.uint8)
+    face = grey[55:172, 166:283]  # the fer baseline's crop of the astronaut's face
+    lfw = [(f * 255.0).round().astype(np.uint8) for f in data.lfw_subset()[:100]]
+    probabilities, _, _ = faceapi.predict([face, face[:, ::-1], *lfw])
+    for name, row in zip(("astronaut", "astronaut mirrored"), probabilities[:2], strict=True):
+        shown = ", ".join(f"{n} {p:.3f}" for n, p in zip(faceapi.labels, row, strict=True))
+        print(f"{name}: {shown}")
+    top = [faceapi.labels[i] for i in probabilities[2:].argmax(axis=1)]
+    print("LFW subset, 100 faces, top label counts:",
+          {name: top.count(name) for name in faceapi.labels})
+    # The astronaut smiles broadly; the model is sure of it either way round.
+    assert faceapi.labels[int(probabilities[0].argmax())] == labels.HAPPY
+    assert probabilities[:2, faceapi.labels.index(labels.HAPPY)].min() > 0.9
+
+
+def test_lab_runs_on_the_faceapi_model(tmp_path: Path) -> None:
+    # By its shipped name, as `affect lab --model faceapi_expression` takes it.
+    pipeline = LabPipeline.from_params_file(LAB_YAML, model_path="faceapi_expression")
+    summary = pipeline.run(3.0, tmp_path, progress=False)
+    records = [json.loads(line) for line in (tmp_path / JSONL_FILE).read_text().splitlines()]
+    assert summary.windows == len(records) == 3
+    for record in records:
+        assert tuple(record["labels"]) == MAPPED
+        assert record["model_id"].startswith("faceapi_expression@")
+        assert sum(record["probabilities"]) == pytest.approx(1.0, abs=1e-6)
+        assert record["valence"] is None and record["arousal"] is None
