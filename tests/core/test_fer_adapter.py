@@ -82,10 +82,10 @@ def test_onnx_port_matches_litert_on_the_wheels_tflite(tmp_path: Path) -> None:
     ours /= ours.sum(axis=1, keepdims=True)
     assert np.abs(ours - reference).max() < LITERT_TOLERANCE
     assert np.array_equal(ours.argmax(axis=1), reference.argmax(axis=1))
-    # The same through the runtime, with fer's full-scale preprocessing declared in the
-    # metadata, and mapped onto the vocabulary by the label map.
-    model = EmotionModel(_with_props(tmp_path, "unit.onnx",
-                                     {"affect.normalization": "unit_range"}))
+    # The same through the runtime, with fer's full-scale preprocessing, which the shipped
+    # metadata declares, and mapped onto the vocabulary by the label map.
+    model = EmotionModel(FER_MODEL)
+    assert model.metadata.normalization == "unit_range"
     mapped, _, _ = model.predict(list(faces))
     label_map = model.metadata.label_map
     for column, name in enumerate(FER_LABELS):

@@ -110,3 +110,55 @@ def test_nan_quality_falls_back_to_the_floor_not_to_nan_probabilities() -> None:
     fusion = ConfidenceFusion(_config(smoothing=0.0, quality_floor=0.0))
     emotion = fusion.fuse(_prediction([[0.1, 0.8, 0.1], [0.6, 0.2, 0.2]], [NAN, NAN]))
     assert emotion.probabilities == pytest.approx((0.35, 0.5, 0.15))
+
+
+def _window_quality(prediction: WindowPrediction, pose: float, lighting: float
+                    ) -> WindowPrediction:
+    prediction.window.pose_stability = pose
+    prediction.window.lighting_consistency = lighting
+    return prediction
+
+
+def test_abstention_reasons() -> None:
+    fusion = ConfidenceFusion(_config(abstain_below=0.5, min_coverage=0.5, min_quality=0.2))
+    answered = fusion.fuse(_prediction([[0.0, 0.9, 0.1]], [1.0]))
+    assert not answered.abstained and answered.abstain_reason == ""
+    weak = fusion.fuse(_prediction([[0.35, 0.45, 0.2]], [1.0], end_s=10.0))
+    assert weak.abstain_reason == "low_confidence"
+    sparse = fusion.fuse(_prediction([[0.0, 0.9, 0.1]], [1.0], frames_used=48, end_s=20.0))
+    assert sparse.abstain_reason == "few_frames"
+
+
+def test_quality_acts_on_confidence_in_absolute_terms() -> None:
+    """A window whose every frame is badly lit must not publish high confidence."""
+    fusion = ConfidenceFusion(_config(abstain_below=0.5, min_quality=0.2))
+    dark = fusion.fuse(_window_quality(_prediction([[0.0, 0.9, 0.1]], [1.0]), 1.0, 0.05))
+    # lighting 0.05 against min_quality 0.2 scales confidence by 0.25: 0.9 * 0.25
+    assert dark.confidence == pytest.approx(0.225)
+    assert dark.abstained and dark.abstain_reason == "low_quality"
+    # Relative weights alone would not have moved it: all samples share the same quality.
+    assert dark.probabilities == pytest.approx((0.0, 0.9, 0.1))
+    good = ConfidenceFusion(_config(abstain_below=0.5, min_quality=0.2)).fuse(
+        _window_quality(_prediction([[0.0, 0.9, 0.1]], [1.0]), 0.5, 0.3))
+    assert good.confidence == pytest.approx(0.9)
+    unmeasured = ConfidenceFusion(_config(min_quality=0.2)).fuse(
+        _window_quality(_prediction([[0.0, 0.9, 0.1]], [1.0]), NAN, NAN))
+    assert unmeasured.confidence == pytest.approx(0.9)
+
+
+def test_out_of_domain_lowers_confidence_and_abstains() -> None:
+    fusion = ConfidenceFusion(_config(abstain_below=0.3))
+    near = _prediction([[0.0, 0.9, 0.1], [0.0, 0.9, 0.1], [0.0, 0.9, 0.1]], [1.0, 1.0, 1.0])
+    near.domain_distance = np.array([0.2, 0.9, 5.0])  # median 0.9: inside the domain
+    inside = fusion.fuse(near)
+    assert not inside.abstained and inside.domain_distance == pytest.approx(0.9)
+    assert inside.confidence == pytest.approx(0.9)
+    far = _prediction([[0.0, 0.95, 0.05]], [1.0], end_s=10.0)
+    far.domain_distance = np.array([2.0])
+    outside = fusion.fuse(far)
+    # confidence x (1 / 2) ** 2, and an abstention whatever the threshold
+    assert outside.confidence == pytest.approx(0.95 / 4)
+    assert outside.abstained and outside.abstain_reason == "out_of_domain"
+    assert outside.expression == "unknown"
+    plain = fusion.fuse(_prediction([[0.0, 0.9, 0.1]], [1.0], end_s=20.0))
+    assert math.isnan(plain.domain_distance) and not plain.abstained

@@ -33,3 +33,10 @@ def test_colour_runs_from_red_to_green_and_grey_when_abstaining() -> None:
 
 def test_no_marker_without_a_head_position() -> None:
     assert label_marker(_emotion(0.9, False, (math.nan,) * 3), 1, 1.0) is None
+
+
+def test_an_abstained_marker_says_why() -> None:
+    from dataclasses import replace
+
+    emotion = replace(_emotion(0.1, True, (0, 0, 1)), abstain_reason="out_of_domain")
+    assert label_marker(emotion, 1, 1.0).text == "p2: unknown (out_of_domain)"

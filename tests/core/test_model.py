@@ -10,13 +10,34 @@ import pytest
 
 from affect_core import labels, metrics
 from affect_core.errors import ModelError
-from affect_core.model.runtime import DEFAULT_MODEL, EmotionModel, choose_providers
+from affect_core.model.runtime import DEFAULT_MODEL, RIG_MODEL, EmotionModel, choose_providers
 from affect_core.training.dataset import render_crops
 
 
 @pytest.fixture(scope="module")
 def model() -> EmotionModel:
-    return EmotionModel()
+    """The rig-trained model: its figures on the rig are checked against the rig's truth."""
+    return EmotionModel(RIG_MODEL)
+
+
+def test_default_model_is_the_real_face_model_and_says_so() -> None:
+    default = EmotionModel()
+    meta = default.metadata
+    assert default.path == DEFAULT_MODEL
+    assert meta.model_id.startswith("affect_vit_micro_faces@")
+    assert "real faces" in meta.training_data and "never trained on real IR" in \
+        meta.training_data
+    assert meta.labels == (labels.NEUTRAL, labels.HAPPY, labels.SAD, labels.SURPRISED,
+                           labels.SCARED, labels.DISGUSTED, labels.ANGRY)
+    assert not meta.has_valence_arousal and meta.has_rollout
+    assert meta.domain_threshold > 0.0
+    crops = list(render_crops(3, "curated", seed=7, progress=False).crops)
+    probabilities, valence, arousal, maps, domain = default.predict_explained(crops)
+    assert np.allclose(probabilities.sum(axis=1), 1.0)
+    assert np.isnan(valence).all() and np.isnan(arousal).all()  # no head: NaN, not zero
+    grid = meta.input_size_px // 8
+    assert maps is not None and maps.shape == (3, grid, grid)
+    assert domain is not None and domain.shape == (3,) and np.all(domain >= 0.0)
 
 
 def test_shipped_model_carries_its_metadata(model: EmotionModel) -> None:

@@ -69,8 +69,12 @@ def test_emotion_round_trips_through_cdr() -> None:
 
 def test_expression_constants_match_the_core_vocabulary() -> None:
     from affect_core import labels
+    from affect_core.fusion import ABSTAIN_REASONS
 
     text = (MSG_PACKAGE_DIR / "Emotion.msg").read_text()
-    constants = {line.split("=")[1].strip() for line in text.splitlines()
-                 if line.startswith("string ") and "=" in line}
-    assert constants == {*labels.EXPRESSIONS, labels.UNKNOWN}
+    constants = {line.split()[1].split("=")[0]: line.split("=")[1].strip()
+                 for line in text.splitlines() if line.startswith("string ") and "=" in line}
+    reasons = {k: v for k, v in constants.items() if k.startswith("ABSTAIN_")}
+    expressions = {v for k, v in constants.items() if not k.startswith("ABSTAIN_")}
+    assert expressions == {*labels.EXPRESSIONS, labels.UNKNOWN}
+    assert set(reasons.values()) == set(ABSTAIN_REASONS)

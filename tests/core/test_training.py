@@ -24,6 +24,7 @@ from affect_core.training.train import (  # noqa: E402
     TrainConfig,
     export_onnx,
     fit_temperature,
+    rig_identity,
     train,
     weights_path,
 )
@@ -98,7 +99,7 @@ def test_onnx_export_matches_pytorch(tmp_path: Path) -> None:
     torch.manual_seed(0)
     model = AffectViT(len(labels.EXPRESSIONS)).eval()
     path = tmp_path / "parity.onnx"
-    export_onnx(model, path, 1.0, TrainConfig())
+    export_onnx(model, path, 1.0, TrainConfig(), *rig_identity(TrainConfig()))
     batch = preprocess(list(render_crops(8, "curated", seed=3, progress=False).crops), 64)
     with torch.no_grad():
         logits, va = (t.numpy() for t in model(torch.from_numpy(batch)))

@@ -14,6 +14,8 @@ import cv2
 import numpy as np
 import pytest
 
+from affect_core.fusion import ABSTAIN_REASONS
+
 pytestmark = pytest.mark.ros
 
 # Each node and a topic it publishes once it is fully set up.
@@ -231,10 +233,16 @@ def test_launch_brings_the_graph_up_and_emotion_flows(ros_node: object) -> None:
     for msg in received:
         assert msg.header.frame_id == "ir_camera_optical_frame"
         assert msg.person_id.startswith("p")
-        assert len(msg.labels) == len(msg.probabilities) == 10
+        # The default model: seven labels learnt from photographs, a domain model, no
+        # valence/arousal head.
+        assert len(msg.labels) == len(msg.probabilities) == 7
         assert math.isclose(sum(msg.probabilities), 1.0, abs_tol=1e-4)
         assert msg.frames_expected == 240
         assert msg.abstained == (msg.expression == "unknown")
+        assert msg.abstained == bool(msg.abstain_reason)
+        assert msg.abstain_reason in ("", *ABSTAIN_REASONS)
+        assert math.isfinite(msg.domain_distance) and msg.domain_distance >= 0.0
+        assert math.isnan(msg.valence) and math.isnan(msg.arousal)
         start = msg.window_start.sec * 10**9 + msg.window_start.nanosec
         end = msg.header.stamp.sec * 10**9 + msg.header.stamp.nanosec
         assert end - start == 2_000_000_000

@@ -44,14 +44,28 @@ STAGES = ('stereo_depth', 'face_tracker', 'window_sync', 'emotion_vit', 'confide
 LIFECYCLE_STAGES = ('face_tracker', 'emotion_vit')
 
 
+def _detector(params_file, use_sim):
+    """Resolve the face detector auto: blob on the simulated rig, blazeface elsewhere."""
+    with open(params_file, encoding='utf-8') as stream:
+        data = yaml.safe_load(stream) or {}
+    section = (data.get('face_tracker') or {}).get('ros__parameters') or {}
+    chosen = section.get('detector', 'auto')
+    if chosen != 'auto':
+        return chosen
+    return 'blob' if use_sim else 'blazeface'
+
+
 def _graph(context, *args, **kwargs):
     params_file = LaunchConfiguration('params_file').perform(context)
     model_path = LaunchConfiguration('model_path').perform(context)
+    use_sim = LaunchConfiguration('use_sim').perform(context).lower() in ('true', '1')
     nodes = []
     for stage in STAGES:
         parameters = [params_file]
         if stage == 'emotion_vit' and model_path:
             parameters.append({'model_path': model_path})
+        if stage == 'face_tracker':
+            parameters.append({'detector': _detector(params_file, use_sim)})
         if stage in LIFECYCLE_STAGES:
             nodes += _lifecycle(stage, parameters)
             continue

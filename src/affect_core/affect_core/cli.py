@@ -85,10 +85,34 @@ def _training_module(name: str) -> Any:
         ) from err
 
 
+def _train_faces(args: argparse.Namespace) -> int:
+    faces = _training_module("faces")
+    config = faces.FaceTrainConfig(
+        data=args.faces, seed=args.seed, size=args.size, stem=args.stem,
+        crop_size_px=args.crop_size, patch_size=args.patch_size, threads=args.threads,
+        batch_size=args.batch_size,
+        **{key: value for key, value in (("epochs", args.epochs),
+                                         ("rig_samples", args.rig_samples),
+                                         ("ir_look", args.ir_look),
+                                         ("class_weight_power", args.class_weight_power))
+           if value is not None})
+    out = Path(args.out)
+    report = faces.train_faces(config, out, Path(args.cache) if args.cache else None,
+                               progress=not args.quiet)
+    print(f"wrote {out.with_suffix('.onnx')} ({report['model_id']}), temperature "
+          f"{report['temperature']:.3f}, domain threshold {report['domain_threshold']:.2f}; "
+          f"{report['train_photos']} training photographs, {report['rig_crops']} rig crops; "
+          "score it with `affect eval faces --data ... --split test`")
+    return 0
+
+
 def _train(args: argparse.Namespace) -> int:
+    if args.faces:
+        return _train_faces(args)
     training = _training_module("train")
     config = training.TrainConfig(
-        train_samples=args.samples, epochs=args.epochs, seed=args.seed, size=args.size,
+        train_samples=args.samples, seed=args.seed, size=args.size,
+        **({"epochs": args.epochs} if args.epochs else {}),
         stem=args.stem, crop_size_px=args.crop_size, patch_size=args.patch_size,
         quality_weighting=args.quality_weighting, quality_floor=args.quality_floor,
         balanced_sampling=args.balanced_sampling, attn_scale=args.attn_scale,
@@ -149,7 +173,8 @@ def _export(args: argparse.Namespace) -> int:
               f"output ({grid}x{grid} patches); weights unchanged")
     else:
         model, config, temperature = training.load_weights(Path(args.weights))
-        metadata = export.export_onnx(model, Path(args.out), temperature, config)
+        metadata = export.export_onnx(model, Path(args.out), temperature, config,
+                                      *training.rig_identity(config))
         crops = render_crops(16, "heterogeneous", seed=4243, crop_size_px=config.crop_size_px,
                              progress=False, expressions=config.expressions).crops
         batch = preprocess(list(crops), config.crop_size_px)
@@ -214,11 +239,11 @@ def _bench(args: argparse.Namespace) -> int:
 
 def _bench_models(args: argparse.Namespace) -> None:
     from affect_core.model import scoring
-    from affect_core.model.runtime import EmotionModel
+    from affect_core.model.runtime import EmotionModel, shipped_models
     from affect_core.model.stage import model_file
     from affect_core.window import WindowConfig
 
-    names = args.model or ["affect_vit_micro_rig", "fer_mini_xception"]
+    names = args.model or [p.stem for p in shipped_models()]
     models = [EmotionModel(model_file(name), intra_op_threads=args.threads) for name in names]
     k = WindowConfig().samples_per_window
     crops = list(scoring.render_crops(k, "curated", 99, progress=False).crops)
@@ -227,7 +252,7 @@ def _bench_models(args: argparse.Namespace) -> None:
 
 def _eval(args: argparse.Namespace) -> int:
     targets = {"model": _eval_model, "face": _eval_face, "detectors": _eval_detectors,
-               "fusion": _eval_fusion}
+               "fusion": _eval_fusion, "faces": _eval_faces}
     return targets[args.target](args)
 
 
@@ -237,8 +262,44 @@ def _eval_face(args: argparse.Namespace) -> int:
     duration_s = args.duration if args.duration_given else 20.0
     people = [int(v) for v in args.face_people.split(",") if v.strip()]
     results = evaluate_face(duration_s, people, args.seed, args.landmarks, args.noise_px,
-                            args.detector)
+                            args.detector or "blob")
     print(format_face(results, duration_s))
+    return 0
+
+
+def _eval_faces(args: argparse.Namespace) -> int:
+    from affect_core import photo_eval
+    from affect_core.data.photos import PHOTO_DETECTOR
+    from affect_core.fusion import FusionConfig
+    from affect_core.model.runtime import shipped_models
+    from affect_core.model.stage import model_file
+    from affect_core.params import load_params_file
+
+    if not args.data:
+        raise AffectError("affect eval faces needs --data: a folder of <label>/<image>, a "
+                          "labels CSV or a FER2013-style CSV")
+    params = load_params_file(args.params)
+    models = ([p for name in args.model.split(",") if (p := model_file(name.strip()))]
+              if args.model else shipped_models())
+    tracker = {**params.get("face_tracker", {}),
+               "detector": args.detector or PHOTO_DETECTOR}
+    photos = photo_eval.load_photo_set(Path(args.data), args.split,
+                                       [x for x in args.exclude.split(",") if x],
+                                       args.split_seed, tracker, not args.quiet,
+                                       args.subgroup_column)
+    results = photo_eval.evaluate_photos(
+        photos, models, FusionConfig.from_params(params.get("confidence_fusion", {})),
+        args.draws)
+    print(photo_eval.format_photos(results))
+    if args.nonfaces:
+        from affect_core import domain_eval
+
+        fusion = FusionConfig.from_params(params.get("confidence_fusion", {}))
+        results["nonfaces"] = domain_eval.evaluate_nonfaces(models, fusion, tracker)
+        print(domain_eval.format_nonfaces(results["nonfaces"]))
+    if args.json:
+        photo_eval.write_json(results, Path(args.json))
+        print(f"figures written to {args.json}")
     return 0
 
 
@@ -256,13 +317,15 @@ def _eval_fusion(args: argparse.Namespace) -> int:
 
     from affect_core import evaluation as ev
 
-    results = ev.evaluate_fusion(args.params, args.duration, args.people, args.seed)
+    model = args.model or ev.RIG_MODEL_NAME
+    results = ev.evaluate_fusion(args.params, args.duration, args.people, args.seed, model)
     print(ev.format_fusion(results, args.duration, args.people, args.target_precision,
                            args.target_coverage))
     config = results[0].config
     assert config is not None
     if args.fit_temperature:
-        held_out = ev.evaluate_fusion(args.params, args.duration, args.people, args.seed + 1)
+        held_out = ev.evaluate_fusion(args.params, args.duration, args.people, args.seed + 1,
+                                      model)
         temperature = ev.fit_temperature([w for r in held_out for w in r.windows_scored],
                                          config)
         print(f"temperature fitted on seed {args.seed + 1} (both presets): {temperature:.3f} "
@@ -385,14 +448,36 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--rounds", type=int, default=200, help="backends: timed windows")
     bench.set_defaults(func=_bench)
 
-    evaluate = sub.add_parser("eval", help="measure a stage on the simulated rig")
-    evaluate.add_argument("target", choices=("fusion", "face", "detectors", "model"),
+    evaluate = sub.add_parser("eval", help="measure a stage on the simulated rig or a "
+                              "model on labelled photographs")
+    evaluate.add_argument("target", choices=("fusion", "face", "detectors", "model", "faces"),
                           help="fusion: what fusion buys; face: the face stage against rig "
                           "truth; detectors: face detectors and landmark models; model: a "
-                          "model on held-out crops")
+                          "model on held-out crops; faces: every model on labelled "
+                          "photographs of real faces (--data)")
     evaluate.add_argument("--model", default=None,
                           help="model: ONNX file or shipped model name (default: the "
-                          "shipped default model)")
+                          "shipped default model); faces: comma-separated (default: every "
+                          "shipped model)")
+    evaluate.add_argument("--data", default=None,
+                          help="faces: labelled photographs (folder of <label>/<image>, "
+                          "labels CSV, FER2013-style CSV)")
+    evaluate.add_argument("--split", default="all", choices=("all", "train", "val", "test"),
+                          help="faces: score one identity-disjoint split (default all)")
+    evaluate.add_argument("--split-seed", type=int, default=0,
+                          help="faces: seed of the identity split (training uses 0)")
+    evaluate.add_argument("--exclude", default="contempt",
+                          help="faces: comma-separated labels left out (default contempt: "
+                          "too rare in most photograph sets to score)")
+    evaluate.add_argument("--subgroup-column", default="subgroup",
+                          help="faces: CSV column giving each photograph's subgroup, for the "
+                          "subgroup gap (e.g. source)")
+    evaluate.add_argument("--nonfaces", action="store_true",
+                          help="faces: also score non-face images and odd crops (needs "
+                          "scikit-image)")
+    evaluate.add_argument("--json", default=None, help="faces: also write the figures here")
+    evaluate.add_argument("--draws", type=int, default=500,
+                          help="faces: bootstrap draws over identities (default 500)")
     evaluate.add_argument("--samples", type=int, default=1500,
                           help="model: crops rendered per preset (default 1500)")
     evaluate.add_argument("--quiet", action="store_true", help="model: no progress bars")
@@ -421,8 +506,9 @@ def build_parser() -> argparse.ArgumentParser:
                           "plus noise) or none")
     evaluate.add_argument("--noise-px", type=float, default=1.0,
                           help="face: pixel noise added to the rig's landmarks")
-    evaluate.add_argument("--detector", default="blob",
-                          help="face: the tracker's face detector (see affect eval detectors)")
+    evaluate.add_argument("--detector", default=None,
+                          help="face, faces: the tracker's face detector (see affect eval "
+                          "detectors; face: blob, faces: blazeface)")
     evaluate.add_argument("--detectors",
                           default="blob,blazeface,blazeface_whole,blazeface_short",
                           help="detectors: comma-separated names of affect_core.face.detectors")
@@ -432,7 +518,17 @@ def build_parser() -> argparse.ArgumentParser:
                           help="detectors: skip the scikit-image photographs")
     evaluate.set_defaults(func=_eval)
 
-    train = sub.add_parser("train", help="train, calibrate and export an emotion ViT on rig data")
+    train = sub.add_parser("train", help="train, calibrate and export an emotion ViT on rig "
+                           "data, or on labelled photographs of real faces (--faces)")
+    train.add_argument("--faces", default=None,
+                       help="labelled photographs to train on (any layout `affect eval "
+                       "faces --data` reads), split by identity; rig crops join them")
+    train.add_argument("--rig-samples", type=int, default=None,
+                       help="faces: rig crops joining the photographs (3000)")
+    train.add_argument("--ir-look", type=float, default=None,
+                       help="faces: share of photographs moved toward active IR (0.5)")
+    train.add_argument("--class-weight-power", type=float, default=None,
+                       help="faces: class weights (count / max count) ** -power (0.75)")
     train.add_argument("--out", default="models/affect_vit_micro_rig.onnx",
                        help="ONNX file to write (metrics go beside it as .json, weights as "
                        ".pt, the resumable state as .ckpt.pt)")
@@ -442,7 +538,8 @@ def build_parser() -> argparse.ArgumentParser:
                        help="held-out crops per test split (1500)")
     train.add_argument("--preset-mix", type=float, default=None,
                        help="share of heterogeneous crops in training (0.5)")
-    train.add_argument("--epochs", type=int, default=30, help="most epochs (early stopping)")
+    train.add_argument("--epochs", type=int, default=None,
+                       help="most epochs, early stopping ends sooner (rig 30, faces 40)")
     train.add_argument("--batch-size", type=int, default=128)
     _model_shape_arguments(train)
     train.add_argument("--quality-weighting", action=argparse.BooleanOptionalAction,

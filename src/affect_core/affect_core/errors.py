@@ -46,3 +46,7 @@ class RecordingError(AffectError):
 
 class TrainingError(AffectError):
     """Training cannot run (missing extra, bad data, diverged)."""
+
+
+class DataError(AffectError):
+    """A labelled data set cannot be read (missing files, unknown labels, empty classes)."""

@@ -29,9 +29,21 @@ Per window, in this order:
    exceeds the held one's by ``switch_margin``; otherwise the held label is published
    with its own probability. Short false switches (emotion "spikes") are what this cuts.
 5. Confidence and abstention: the confidence is the published label's probability times
-   the evidence factor min(1, coverage / min_coverage), where coverage = frames_used /
-   frames_expected; below ``abstain_below`` the estimate abstains ("unknown"). An
-   abstention does not release the held label.
+   three evidence factors, each 1 when the evidence is good:
+
+   - coverage, min(1, coverage / min_coverage), where coverage = frames_used /
+     frames_expected;
+   - capture quality in absolute terms, min(1, q / min_quality), where q is the lower of
+     the window's pose stability and lighting consistency: relative weights alone
+     (step 1) would let a window whose every frame is bad publish full confidence;
+   - the model's domain, min(1, 1 / d)^2, where d is the median of the samples'
+     domain distances in units of the model's threshold (models without a domain model
+     give NaN and the factor 1).
+
+   The estimate abstains ("unknown") when the confidence is below ``abstain_below`` or
+   d > 1, with the reason (ABSTAIN_REASONS): ``out_of_domain`` when d > 1, otherwise
+   the weakest evidence factor below 1 (``low_quality``, ``few_frames``), otherwise
+   ``low_confidence``. An abstention does not release the held label.
 """
 
 from __future__ import annotations
@@ -48,6 +60,12 @@ from affect_core import labels as vocab
 from affect_core.params import ParamSpec, resolve
 from affect_core.types import Emotion, WindowPrediction
 
+LOW_CONFIDENCE = "low_confidence"
+LOW_QUALITY = "low_quality"
+OUT_OF_DOMAIN = "out_of_domain"
+FEW_FRAMES = "few_frames"
+ABSTAIN_REASONS = (LOW_CONFIDENCE, LOW_QUALITY, OUT_OF_DOMAIN, FEW_FRAMES)
+
 PARAMS: tuple[ParamSpec, ...] = (
     ParamSpec("abstain_below", 0.465, "abstain when the fused confidence is below this",
               0.0, 1.0),
@@ -57,6 +75,9 @@ PARAMS: tuple[ParamSpec, ...] = (
     ParamSpec("min_coverage", 0.5,
               "coverage (frames used / expected) below which confidence is scaled down",
               0.01, 1.0),
+    ParamSpec("min_quality", 0.1,
+              "pose stability or lighting consistency of a window below which confidence is "
+              "scaled down", 0.0, 1.0),
     ParamSpec("quality_floor", 0.5, "smallest weight a sample gets in the fusion", 0.0, 1.0),
     ParamSpec("person_timeout_s", 2.0,
               "forget a person's smoothing state after this long without a window", 0.0, 600.0),
@@ -76,6 +97,7 @@ class FusionConfig:
     abstain_below: float = 0.465
     smoothing: float = 0.0
     min_coverage: float = 0.5
+    min_quality: float = 0.1
     quality_floor: float = 0.5
     person_timeout_s: float = 2.0
     quality_weighting: bool = True
@@ -104,6 +126,7 @@ class FusionStats:
     abstentions: int = 0
     held_switches: int = 0  # windows whose top label was overruled by the held label
     per_label: dict[str, int] = field(default_factory=dict)
+    abstain_reasons: dict[str, int] = field(default_factory=dict)
 
 
 def temper(probabilities: npt.NDArray[np.float64], temperature: float
@@ -115,6 +138,15 @@ def temper(probabilities: npt.NDArray[np.float64], temperature: float
     logits -= logits.max()
     tempered = np.exp(logits)
     return np.asarray(tempered / tempered.sum(), np.float64)
+
+
+def _quality_factor(pose_stability: float, lighting_consistency: float,
+                    min_quality: float) -> float:
+    """Scale for quality: min(1, q / min_quality), q the weaker of the two; 1 if unmeasured."""
+    measured = [v for v in (pose_stability, lighting_consistency) if v == v]
+    if not measured or min_quality <= 0.0:
+        return 1.0
+    return min(1.0, max(min(measured), 0.0) / min_quality)
 
 
 def weighted_mean(values: npt.NDArray[np.float64], weights: npt.NDArray[np.float64]) -> float:
@@ -170,12 +202,31 @@ class ConfidenceFusion:
         self._forget(window.end_ns)
 
         coverage = window.frames_used / max(window.frames_expected, 1)
-        evidence = min(1.0, coverage / cfg.min_coverage)
-        confidence = float(np.clip(published[held] * evidence, 0.0, 1.0))
-        abstained = confidence < cfg.abstain_below or not len(probs)
+        frames_factor = min(1.0, coverage / cfg.min_coverage)
+        quality_factor = _quality_factor(window.pose_stability, window.lighting_consistency,
+                                         cfg.min_quality)
+        domain = (float(np.median(prediction.domain_distance))
+                  if prediction.domain_distance is not None and len(prediction.domain_distance)
+                  else math.nan)
+        domain_factor = min(1.0, 1.0 / domain) ** 2 if domain > 0.0 else 1.0
+        confidence = float(np.clip(published[held] * frames_factor * quality_factor
+                                   * domain_factor, 0.0, 1.0))
+        abstained = confidence < cfg.abstain_below or not len(probs) or domain > 1.0
+        reason = ""
+        if abstained:
+            if domain > 1.0:
+                reason = OUT_OF_DOMAIN
+            elif not len(probs):
+                reason = FEW_FRAMES
+            elif min(quality_factor, frames_factor) < 1.0:
+                reason = LOW_QUALITY if quality_factor < frames_factor else FEW_FRAMES
+            else:
+                reason = LOW_CONFIDENCE
         expression = vocab.UNKNOWN if abstained else prediction.labels[held]
         self.stats.windows += 1
         self.stats.abstentions += int(abstained)
+        if reason:
+            self.stats.abstain_reasons[reason] = self.stats.abstain_reasons.get(reason, 0) + 1
         self.stats.per_label[expression] = self.stats.per_label.get(expression, 0) + 1
         return Emotion(
             stamp_ns=window.end_ns,
@@ -197,6 +248,8 @@ class ConfidenceFusion:
             head_position_m=window.head_position_m,
             model_id=prediction.model_id,
             candidate=prediction.labels[held],
+            abstain_reason=reason,
+            domain_distance=domain,
         )
 
     def _forget(self, now_ns: int) -> None:

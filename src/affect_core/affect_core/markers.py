@@ -57,7 +57,8 @@ def label_marker(emotion: Emotion, marker_id: int, lifetime_s: float) -> LabelMa
     x, y, z = emotion.head_position_m
     if not all(math.isfinite(v) for v in (x, y, z)):
         return None
-    text = (f"{emotion.person_id}: {labels.UNKNOWN}" if emotion.abstained
+    reason = f" ({emotion.abstain_reason})" if emotion.abstain_reason else ""
+    text = (f"{emotion.person_id}: {labels.UNKNOWN}{reason}" if emotion.abstained
             else f"{emotion.person_id}: {emotion.expression} {emotion.confidence:.2f}")
     return LabelMarker(emotion.person_id, marker_id, emotion.frame_id,
                        (x, y - HEAD_CLEARANCE_M, z), text,

@@ -35,6 +35,7 @@ from affect_core import labels
 from affect_core.camera import IrCameraConfig
 from affect_core.errors import ConfigError, InputError, RecordingError
 from affect_core.face.detect import iou
+from affect_core.face.detectors import resolve_detector
 from affect_core.face.tracker import FaceTracker, FaceTrackerConfig
 from affect_core.fusion import ConfidenceFusion, FusionConfig
 from affect_core.model.stage import EmotionVit, EmotionVitConfig
@@ -96,11 +97,13 @@ class LabSummary:
     rejected_frames: dict[str, int] = field(default_factory=dict)
     windows: int = 0
     abstentions: int = 0
+    abstain_reasons: dict[str, int] = field(default_factory=dict)
     per_label: dict[str, int] = field(default_factory=dict)
     dropped: dict[str, int] = field(default_factory=dict)
     people: int = 0
     stage_ms: dict[str, float] = field(default_factory=dict)
     model_id: str = ""
+    model_training_data: str = ""
     execution_provider: str = ""
     out_dir: str = ""
     source: str = ""
@@ -143,7 +146,9 @@ def format_summary(summary: LabSummary) -> str:
         f"  frames {summary.frames} IR, {summary.stereo_frames} stereo; "
         f"frames without a face {summary.frames_without_face}; rejected frames: {rejected}",
         f"  people tracked {summary.people}; windows {summary.windows}; abstentions "
-        f"{summary.abstentions} ({100.0 * summary.abstentions / max(summary.windows, 1):.1f} %)",
+        f"{summary.abstentions} ({100.0 * summary.abstentions / max(summary.windows, 1):.1f} %)"
+        + (" by reason: " + ", ".join(f"{k} {v}" for k, v in sorted(
+            summary.abstain_reasons.items())) if summary.abstain_reasons else ""),
         f"  per label: {counts or 'none'}",
         f"  depth associated with {summary.association.associated} of "
         f"{summary.association.primary} IR frames ({summary.association.without_secondary} "
@@ -157,9 +162,9 @@ def format_summary(summary: LabSummary) -> str:
           if summary.truth_windows else []),
         f"  model {summary.model_id} on {summary.execution_provider}",
         f"  cost per IR frame in ms: {stages}",
-        ("  data: synthetic (simulated rig); these labels say nothing about real people"
-         if summary.truth_windows else
-         "  model trained on synthetic faces only: see models/MODEL_CARD.md"),
+        *(["  data: synthetic (simulated rig); these labels say nothing about real people"]
+          if summary.truth_windows else []),
+        f"  model trained on: {summary.model_training_data} (see its card in models/)",
         f"  wrote {summary.out_dir}/{RECORDING_DIR} (rosbag2, MCAP) and "
         f"{summary.out_dir}/{JSONL_FILE}",
     ])
@@ -291,13 +296,16 @@ class LabPipeline:
             # Frames expected follow the replayed stream's own rate.
             window_config = replace(window_config, nominal_rate_hz=sensor.nominal_fps)
         stereo = StereoDepth(self.stereo_config)
-        tracker = FaceTracker(self.face_config, sensor.ir_camera)
+        face_config = replace(self.face_config, detector=resolve_detector(
+            self.face_config.detector, simulated=isinstance(sensor, SimSource)))
+        tracker = FaceTracker(face_config, sensor.ir_camera)
         associator: NearestAssociator[ImageFrame, ImageFrame] = NearestAssociator(
             self.face_config.depth_max_age_s)
         windower = Windower(window_config)
         vit = EmotionVit(self.vit_config)
         fusion = ConfidenceFusion(self.fusion_config)
         summary = LabSummary(model_id=vit.model.metadata.model_id,
+                             model_training_data=vit.model.metadata.training_data,
                              execution_provider=vit.model.provider, out_dir=str(out_dir),
                              source=sensor.description)
         truth = _TruthMatcher(window_config)
@@ -392,6 +400,7 @@ class LabPipeline:
         summary.people = tracker.stats.tracks_started
         summary.windows = fusion.stats.windows
         summary.abstentions = fusion.stats.abstentions
+        summary.abstain_reasons = dict(fusion.stats.abstain_reasons)
         summary.per_label = dict(fusion.stats.per_label)
         summary.dropped = dict(windower.stats.dropped)
         summary.window_completeness = windower.stats.completeness

@@ -185,6 +185,8 @@ class WindowPrediction:
     ``arousal`` have shape (K,) and are NaN without a valence/arousal head.
     ``attention`` has shape (K, H, W): each sample's attention map over its face crop
     (attention rollout, on the model's patch grid), or None when the model exports none.
+    ``domain_distance`` has shape (K,): each sample's distance from the model's training
+    data in units of its threshold (above 1: out of domain), or None without a domain model.
     """
 
     window: FaceWindow
@@ -194,6 +196,7 @@ class WindowPrediction:
     arousal: npt.NDArray[np.float64]
     model_id: str
     attention: npt.NDArray[np.float32] | None = None
+    domain_distance: npt.NDArray[np.float64] | None = None
 
 
 @dataclass
@@ -220,3 +223,8 @@ class Emotion:
     model_id: str
     # The label the estimate points to, also when it abstains (for evaluation and rviz).
     candidate: str = ""
+    # Why it abstained (affect_core.fusion.ABSTAIN_REASONS), "" when it did not.
+    abstain_reason: str = ""
+    # Median distance of the window's crops from the model's training data, in units of
+    # the model's threshold (above 1: out of domain); NaN when the model has no domain model.
+    domain_distance: float = NAN

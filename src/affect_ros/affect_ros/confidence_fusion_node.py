@@ -17,7 +17,7 @@
 import time
 from typing import Any, Dict
 
-from affect_core.fusion import ConfidenceFusion, FusionConfig, PARAMS
+from affect_core.fusion import ABSTAIN_REASONS, ConfidenceFusion, FusionConfig, PARAMS
 from affect_core.markers import label_marker
 from affect_msgs.msg import Emotion, WindowPrediction
 from affect_ros.convert import emotion_to_msg, marker_msg, msg_to_prediction
@@ -48,6 +48,9 @@ class ConfidenceFusionNode(Node):
         self._diagnostics = StageDiagnostics(self, 'emotions', 0.0, 20.0)
         self._diagnostics.value('windows', lambda: self._fusion.stats.windows)
         self._diagnostics.value('abstentions', lambda: self._fusion.stats.abstentions)
+        for reason in ABSTAIN_REASONS:
+            self._diagnostics.value(f'abstentions {reason}',
+                                    lambda r=reason: self._fusion.stats.abstain_reasons.get(r, 0))
 
     def _configure(self, values: Dict[str, Any]) -> None:
         config = FusionConfig.from_params(values)

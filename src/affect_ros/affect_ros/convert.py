@@ -201,6 +201,8 @@ def prediction_to_msg(prediction: WindowPrediction) -> WindowPredictionMsg:
     msg.window_depth_consistency = window.depth_consistency
     msg.head_position = _point(window.head_position_m)
     msg.model_id = prediction.model_id
+    if prediction.domain_distance is not None:
+        msg.domain_distance = [float(v) for v in prediction.domain_distance]
     if prediction.attention is not None and prediction.attention.size:
         _, msg.attention_height, msg.attention_width = prediction.attention.shape
         msg.attention = [float(v) for v in prediction.attention.reshape(-1)]
@@ -228,9 +230,12 @@ def msg_to_prediction(msg: WindowPredictionMsg) -> WindowPrediction:
     if msg.attention_height and msg.attention_width and len(msg.attention):
         attention = np.asarray(msg.attention, np.float32).reshape(
             -1, msg.attention_height, msg.attention_width)
+    domain = (np.asarray(msg.domain_distance, np.float64)
+              if len(msg.domain_distance) == len(samples) and len(samples) else None)
     return WindowPrediction(window, tuple(msg.labels), probabilities,
                             np.asarray(msg.valence, np.float64),
-                            np.asarray(msg.arousal, np.float64), msg.model_id, attention)
+                            np.asarray(msg.arousal, np.float64), msg.model_id, attention,
+                            domain)
 
 
 def msg_to_emotion(msg: EmotionMsg) -> Emotion:
@@ -249,7 +254,8 @@ def msg_to_emotion(msg: EmotionMsg) -> Emotion:
                    to_ns(msg.window_start), tuple(msg.labels), probabilities, msg.expression,
                    msg.valence, msg.arousal, msg.confidence, msg.abstained, msg.pose_stability,
                    msg.lighting_consistency, msg.depth_consistency, msg.frames_used,
-                   msg.frames_expected, (p.x, p.y, p.z), msg.model_id, candidate)
+                   msg.frames_expected, (p.x, p.y, p.z), msg.model_id, candidate,
+                   msg.abstain_reason, msg.domain_distance)
 
 
 def emotion_to_msg(emotion: Emotion, msg: Optional[EmotionMsg] = None) -> EmotionMsg:

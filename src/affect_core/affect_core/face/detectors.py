@@ -15,7 +15,9 @@
 
 """Choosing a face detector by name, so configuration files and the CLI can pick one.
 
-``blob`` is the weight-free bright-blob detector (affect_core.face.detect).
+``auto`` (the default) is ``blob`` on the simulated rig and ``blazeface`` on every other
+source (:func:`resolve_detector`). ``blob`` is the weight-free bright-blob detector
+(affect_core.face.detect).
 ``blazeface`` is MediaPipe's full-range BlazeFace (affect_core.face.blazeface), pretrained
 on photographs, run on the whole frame and on 2x2 overlapping tiles: the model finds
 faces only above about a tenth of its input side (about 60 px in a 640x480 frame), and
@@ -36,7 +38,22 @@ import numpy.typing as npt
 from affect_core.errors import ConfigError
 from affect_core.face.detect import BlobFaceDetector, Detection
 
-DETECTOR_CHOICES = ("blob", "blazeface", "blazeface_whole", "blazeface_short")
+DETECTOR_CHOICES = ("auto", "blob", "blazeface", "blazeface_whole", "blazeface_short")
+AUTO = "auto"
+SIM_DETECTOR = "blob"  # the rig's faces are bright IR blobs; cheap and exact there
+REAL_DETECTOR = "blazeface"  # every other source: pretrained on real faces, rejects non-faces
+
+
+def resolve_detector(name: str, simulated: bool) -> str:
+    """Resolve ``auto``: blob on the simulated rig, blazeface elsewhere.
+
+    The blob detector finds bright blobs, so on real footage it boxes lamps, windows and
+    shirts (75 of scikit-image's 100 non-face photographs) and splits one face into two;
+    BlazeFace was trained on real faces.
+    """
+    if name != AUTO:
+        return name
+    return SIM_DETECTOR if simulated else REAL_DETECTOR
 
 
 class FaceDetector(Protocol):
@@ -48,7 +65,8 @@ class FaceDetector(Protocol):
 
 
 def make_detector(name: str, min_face_px: int = 24, max_faces: int = 4) -> FaceDetector:
-    """The detector called ``name`` (one of DETECTOR_CHOICES)."""
+    """Make the detector called ``name`` (DETECTOR_CHOICES; ``auto`` is a real source)."""
+    name = resolve_detector(name, simulated=False)
     if name == "blob":
         return BlobFaceDetector(min_face_px, max_faces)
     if name in ("blazeface", "blazeface_whole", "blazeface_short"):

@@ -59,7 +59,12 @@ import numpy.typing as npt
 from affect_core.errors import InputError
 from affect_core.face import quality
 from affect_core.face.detect import Detection, iou, to_float_image
-from affect_core.face.detectors import DETECTOR_CHOICES, FaceDetector, make_detector
+from affect_core.face.detectors import (
+    DETECTOR_CHOICES,
+    FaceDetector,
+    make_detector,
+    resolve_detector,
+)
 from affect_core.face.eyes import EyeFeatures
 from affect_core.face.head_pose import (
     HeadPose,
@@ -91,9 +96,10 @@ PARAMS: tuple[ParamSpec, ...] = (
               1.0, 3.0),
     ParamSpec("min_face_px", 24, "smallest face width detected, in pixels", 8, 1024),
     ParamSpec("max_faces", 4, "most faces reported per frame", 1, 32),
-    ParamSpec("detector", "blob", "face detector: blob (bright IR blobs, no weights) or "
-              "blazeface, blazeface_whole, blazeface_short (MediaPipe BlazeFace, pretrained "
-              "on photographs); see affect_core.face.detectors", choices=DETECTOR_CHOICES),
+    ParamSpec("detector", "auto", "face detector: auto (blob on the simulated rig, blazeface "
+              "on every other source), blob (bright IR blobs, no weights) or blazeface, "
+              "blazeface_whole, blazeface_short (MediaPipe BlazeFace, pretrained on "
+              "photographs); see affect_core.face.detectors", choices=DETECTOR_CHOICES),
     ParamSpec("track_timeout_s", 1.0, "keep a lost track this long for re-identification",
               0.0, 30.0),
     ParamSpec("max_match_distance", 0.6,
@@ -138,7 +144,7 @@ class FaceTrackerConfig:
     crop_margin: float = 1.2
     min_face_px: int = 24
     max_faces: int = 4
-    detector: str = "blob"
+    detector: str = "auto"
     track_timeout_s: float = 1.0
     max_match_distance: float = 0.6
     depth_max_age_s: float = 0.05
@@ -257,7 +263,8 @@ class FaceTracker:
                                                     config.max_faces)
         self.landmarker: Landmarker | None = landmarker
         if landmarker is None:
-            self.landmarker = make_landmarker(config.landmarker, config.detector)
+            self.landmarker = make_landmarker(config.landmarker,
+                                              resolve_detector(config.detector, False))
         self._tracks: list[_Track] = []
         self._next_id = 1
         self._frame_index = 0

