@@ -190,11 +190,13 @@ class _Track:
     last_eyes: EyeState = field(default_factory=EyeState)
     rotations: deque[tuple[int, npt.NDArray[np.float64]]] = field(
         default_factory=lambda: deque(maxlen=32))
+    boxes: deque[tuple[int, float, float, float]] = field(  # stamp, smoothed cx, cy, w
+        default_factory=lambda: deque(maxlen=64))
     shapes: deque[tuple[int, npt.NDArray[np.float64], HeadPose]] = field(
         default_factory=lambda: deque(maxlen=32))
 
     def predicted_box(self, stamp_ns: int) -> npt.NDArray[np.float64]:
-        """The box moved on by the track's velocity to ``stamp_ns``."""
+        """Predict the box, moved on by the track's velocity to ``stamp_ns``."""
         dt_s = max((stamp_ns - self.last_ns) * 1e-9, 0.0)
         box = self.box_px.copy()
         box[:2] += self.velocity_px_s * min(dt_s, 0.2)
@@ -221,7 +223,7 @@ class TrackerStats:
 
 def square_crop(image: npt.NDArray[np.generic], box_px: tuple[int, int, int, int],
                 margin: float, size_px: int) -> npt.NDArray[np.generic]:
-    """A square crop centred on ``box_px``, zero-padded outside the image, resized."""
+    """Cut a square crop centred on ``box_px``, zero-padded outside the image, resized."""
     x, y, w, h = box_px
     side = max(int(round(max(w, h) * margin)), 1)
     cx, cy = x + w / 2.0, y + h / 2.0
@@ -235,7 +237,7 @@ def square_crop(image: npt.NDArray[np.generic], box_px: tuple[int, int, int, int
 
 
 def appearance(crop: npt.NDArray[np.generic]) -> npt.NDArray[np.float32] | None:
-    """A 16x16 zero-mean, unit-norm thumbnail of a face crop (None when featureless)."""
+    """Make a 16x16 zero-mean, unit-norm thumbnail of a face crop (None when featureless)."""
     small = cv2.resize(crop.astype(np.float32), (_THUMB_PX, _THUMB_PX),
                        interpolation=cv2.INTER_AREA)
     small -= float(small.mean())
@@ -378,7 +380,7 @@ class FaceTracker:
 
     def _reidentify(self, det: Detection, lost: list[_Track],
                     image: npt.NDArray[np.generic], stamp_ns: int) -> _Track | None:
-        """The lost track this detection most likely continues, or None."""
+        """Find the lost track this detection most likely continues, or None."""
         if not lost:
             return None
         box = np.array(det.box_px, np.float64)
@@ -486,13 +488,11 @@ class FaceTracker:
             alpha = min(dt_s / 0.05, 1.0)
             shift = _centre(raw) - _centre(track.box_px)
             track.velocity_px_s += alpha * (shift / dt_s - track.velocity_px_s)
-            move = float(np.linalg.norm(shift)) + abs(raw[2] - track.box_px[2])
-            speed = move / max(track.box_px[2], 1.0) / dt_s
-            track.speed += alpha * (speed - track.speed)
         previous_box = track.box_px if dt_s > 0.0 else None
         track.box_px, track.last_ns = raw, stamp
         cx, cy, w, h = track.box_filter(stamp, [*_centre(raw), raw[2], raw[3]])
         box_px = _box_tuple(np.array([cx - w / 2.0, cy - h / 2.0, w, h]))
+        self._box_speed(track, stamp, cx, cy, w)
 
         image = ir.data
         if located is None and self.landmarker is not None:
@@ -609,6 +609,23 @@ class FaceTracker:
         track.slow_level += 0.02 * (median - track.slow_level)
         track.slow_contrast += 0.02 * (contrast - track.slow_contrast)
         return score
+
+    def _box_speed(self, track: _Track, stamp_ns: int, cx: float, cy: float, w: float) -> None:
+        """Update the face's speed in widths per second, over a 250 ms baseline.
+
+        Measured on the smoothed box: frame-to-frame differences of raw detector boxes
+        are mostly the detector's own jitter (a few pixels between a whole-frame and a
+        local pass), which at 120 fps would read as a fast-moving head.
+        """
+        track.boxes.append((stamp_ns, cx, cy, w))
+        while len(track.boxes) > 1 and stamp_ns - track.boxes[1][0] >= _POSE_LAG_NS:
+            track.boxes.popleft()
+        then_ns, then_cx, then_cy, then_w = track.boxes[0]
+        if then_ns >= stamp_ns:
+            return
+        baseline_s = (stamp_ns - then_ns) * 1e-9
+        move = math.hypot(cx - then_cx, cy - then_cy) + abs(w - then_w)
+        track.speed = move / max(then_w, 1.0) / baseline_s
 
     def _pose(self, track: _Track, raw: npt.NDArray[np.float64],
               smooth: npt.NDArray[np.float64], depth_m: npt.NDArray[np.float32] | None,
