@@ -45,7 +45,7 @@ import hashlib
 import json
 import math
 import random
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -64,6 +64,7 @@ from affect_core.errors import TrainingError
 from affect_core.face.tracker import FaceTrackerConfig
 from affect_core.training.dataset import cached_crops
 from affect_core.training.ir_look import geometry, ir_look, standardize
+from affect_core.training.train import PlainConfig, fit_temperature
 from affect_core.training.vit import AffectViT
 
 FACES_WEIGHTS_FORMAT = "affect-face-weights/1"
@@ -74,7 +75,7 @@ CROP_CACHE_VERSION = "photo-crops/1"
 
 
 @dataclass(frozen=True)
-class FaceTrainConfig:
+class FaceTrainConfig(PlainConfig):
     """What a real-face training run does; the defaults made the shipped default model."""
 
     data: str = ""
@@ -98,21 +99,6 @@ class FaceTrainConfig:
     # The labels photographs teach; contempt, bored and excited are too rare or absent in
     # public photograph sets, and a label never learnt has no evidence for or against it.
     expressions: tuple[str, ...] = PHOTO_EXPRESSIONS
-
-    def to_dict(self) -> dict[str, Any]:
-        """Return plain values (lists for tuples), as stored in weights files and reports."""
-        return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
-
-    @classmethod
-    def from_dict(cls, values: dict[str, Any]) -> FaceTrainConfig:
-        """Inverse of to_dict; keys this version does not know are an error."""
-        unknown = set(values) - {f.name for f in fields(cls)}
-        if unknown:
-            raise TrainingError(f"unknown training settings {sorted(unknown)}")
-        given = dict(values)
-        if "expressions" in given:
-            given["expressions"] = tuple(given["expressions"])
-        return cls(**given)
 
 
 @dataclass(frozen=True)
@@ -369,7 +355,7 @@ def calibrate_and_export(model: AffectViT, config: FaceTrainConfig, x_train: tor
     """
     from affect_core.training.domain import fit_domain, threshold
     from affect_core.training.export import export_onnx
-    from affect_core.training.train import fit_temperature
+
 
     train_features, _ = features_and_logits(model, x_train)
     val_features, val_logits = features_and_logits(model, x_val)

@@ -46,7 +46,7 @@ import math
 import random
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import torch
@@ -64,8 +64,32 @@ CHECKPOINT_FORMAT = "affect-train-checkpoint/1"
 WEIGHTS_FORMAT = "affect-weights/1"
 
 
+C = TypeVar("C", bound="PlainConfig")
+
+
+class PlainConfig:
+    """A training configuration's round trip through plain values (checkpoints, reports)."""
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return plain values (lists for tuples), as stored in checkpoints and reports."""
+        return {k: list(v) if isinstance(v, tuple) else v
+                for k, v in asdict(self).items()}  # type: ignore[call-overload]
+
+    @classmethod
+    def from_dict(cls: type[C], values: dict[str, Any]) -> C:
+        """Invert to_dict; keys this version does not know are an error."""
+        known = {f.name for f in fields(cls)}  # type: ignore[arg-type]
+        unknown = set(values) - known
+        if unknown:
+            raise TrainingError(f"unknown training settings {sorted(unknown)}")
+        given = dict(values)
+        if "expressions" in given:
+            given["expressions"] = tuple(given["expressions"])
+        return cls(**given)
+
+
 @dataclass(frozen=True)
-class TrainConfig:
+class TrainConfig(PlainConfig):
     """What a training run does; the defaults made the shipped model."""
 
     train_samples: int = 9000
@@ -90,22 +114,6 @@ class TrainConfig:
     attn_scale: str = "none"
     label_fraction: float = 1.0
     init: str = ""
-
-    def to_dict(self) -> dict[str, Any]:
-        """Plain values (lists for tuples), as stored in checkpoints and reports."""
-        return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
-
-    @classmethod
-    def from_dict(cls, values: dict[str, Any]) -> TrainConfig:
-        """Inverse of to_dict; keys this version does not know are an error."""
-        known = {f.name for f in fields(cls)}
-        unknown = set(values) - known
-        if unknown:
-            raise TrainingError(f"unknown training settings {sorted(unknown)}")
-        given = dict(values)
-        if "expressions" in given:
-            given["expressions"] = tuple(given["expressions"])
-        return cls(**given)
 
 
 def _seed_everything(seed: int) -> None:
@@ -174,7 +182,7 @@ def _logits(model: AffectViT, x: torch.Tensor, batch: int = 512) -> np.ndarray:
 
 
 def fit_temperature(logits: np.ndarray, truth: np.ndarray) -> float:
-    """The temperature T > 0 minimising the NLL of softmax(logits / T) (Guo et al. 2017)."""
+    """Find the temperature T > 0 minimising the NLL of softmax(logits / T) (Guo et al. 2017)."""
     log_t = torch.zeros(1, requires_grad=True)
     z = torch.from_numpy(logits.astype(np.float64))
     y = torch.from_numpy(truth)
@@ -239,7 +247,7 @@ def rig_identity(config: TrainConfig) -> tuple[str, str]:
 
 
 def build_model(config: TrainConfig) -> AffectViT:
-    """The untrained (or pretrained, with ``config.init``) model of a run."""
+    """Build the untrained (or pretrained, with ``config.init``) model of a run."""
     model = AffectViT(len(config.expressions), config.size, config.crop_size_px,
                       config.patch_size, config.stem, config.attn_scale)
     if config.init:
