@@ -82,7 +82,7 @@ def bench_rig(seconds: float = 3.0, threads: int = 1) -> list[RigBench]:
 
 
 def format_rig_bench(results: list[RigBench], threads: int) -> str:
-    """The printed table."""
+    """Format the printed table."""
     lines = [f"simulated rig, 640x480 mono16 at 120 fps, {threads} thread(s):",
              f"{'preset':<14}{'people':>7}{'stereo':>9}{'frames/s':>10}{'x live':>8}"]
     for r in results:
@@ -150,7 +150,7 @@ def bench_face(seconds: float = 3.0, landmarker: str = "") -> list[FaceBench]:
 
 
 def format_face_bench(results: list[FaceBench]) -> str:
-    """The printed table."""
+    """Format the printed table."""
     lines = ["face tracker on the simulated rig (synthetic), 640x480 mono16, 1 thread, depth "
              "at 30 Hz:",
              f"{'people':>6}  {'landmarks':<12}{'CPU ms':>7}{'wall ms':>8}{'frames/s':>9}"
@@ -207,7 +207,7 @@ def bench_window(duration_s: float = 3600.0, people: int = 1) -> WindowBench:
 
 
 def format_window_bench(result: WindowBench, duration_s: float) -> str:
-    """The printed figures."""
+    """Format the printed figures."""
     return "\n".join([
         f"windower, {duration_s / 60:.0f} min of a 120 fps stream (64 px crops), 1 thread:",
         f"  frames {result.frames}, windows {result.windows}, "
@@ -253,7 +253,7 @@ def bench_stereo(pairs: int = 30, threads: int = 1) -> list[dict[str, float]]:
 
 
 def format_stereo_bench(results: list[dict[str, float]]) -> str:
-    """The printed table."""
+    """Format the printed table."""
     lines = ["stereo depth at the face vs the rig's truth, 640x480, 1 thread:",
              f"{'matcher':<26}{'median mm':>10}{'p90 mm':>8}{'valid':>8}{'ms/pair':>9}"]
     for r in results:

@@ -59,7 +59,7 @@ class Calibration:
 
     @classmethod
     def from_info(cls, msg: Any) -> Calibration:
-        """The calibration a sensor_msgs/CameraInfo carries (rclpy or rosbags message)."""
+        """Read the calibration a sensor_msgs/CameraInfo carries (rclpy or rosbags message)."""
         return cls(str(msg.header.frame_id), int(msg.width), int(msg.height),
                    tuple(float(v) for v in msg.k), tuple(float(v) for v in msg.d) or (0.0,) * 5,
                    tuple(float(v) for v in msg.r), tuple(float(v) for v in msg.p),
@@ -79,7 +79,7 @@ class Calibration:
 
     @property
     def is_rectified(self) -> bool:
-        """True when images already are rectified (no distortion, identity R, P = K)."""
+        """Tell whether images already are rectified (no distortion, identity R, P = K)."""
         return (not any(self.d) and np.allclose(self.r, np.eye(3).ravel())
                 and np.allclose(np.array(self.p).reshape(3, 4)[:, :3], np.array(self.k)
                                 .reshape(3, 3)))
@@ -96,7 +96,7 @@ class Calibration:
 
     @classmethod
     def from_model(cls, camera: CameraModel, name: str) -> Calibration:
-        """The calibration of an ideal rectified camera (as the simulated rig has)."""
+        """Make the calibration of an ideal rectified camera (as the simulated rig has)."""
         k = (camera.fx_px, 0.0, camera.cx_px, 0.0, camera.fy_px, camera.cy_px, 0.0, 0.0, 1.0)
         p = (camera.fx_px, 0.0, camera.cx_px, -camera.fx_px * camera.baseline_m,
              0.0, camera.fy_px, camera.cy_px, 0.0, 0.0, 0.0, 1.0, 0.0)
@@ -104,7 +104,7 @@ class Calibration:
                    (1.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 1.0), p)
 
     def to_yaml(self) -> str:
-        """The camera_info_manager YAML text."""
+        """Format the calibration as camera_info_manager YAML text."""
         def matrix(rows: int, cols: int, data: tuple[float, ...]) -> dict[str, Any]:
             return {"rows": rows, "cols": cols, "data": [float(v) for v in data]}
 
@@ -121,7 +121,7 @@ class Calibration:
 
 
 def resolve_url(url: str) -> Path:
-    """The file a camera_info URL names (file://, package://, or a plain path)."""
+    """Resolve the file a camera_info URL names (file://, package://, or a plain path)."""
     if url.startswith("file://"):
         return Path(url[len("file://"):])
     if url.startswith("package://"):

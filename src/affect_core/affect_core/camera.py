@@ -86,7 +86,7 @@ class IrCamera:
             self._capture.set(cv2.CAP_PROP_CONVERT_RGB, 0)
 
     def read(self) -> ImageFrame | None:
-        """The next frame, or None at the end of a file / when the device gives nothing."""
+        """Read the next frame, or None at the end of a file / when the device gives nothing."""
         ok, image = self._capture.read()
         stamp_ns = time.time_ns()
         if not ok or image is None:

@@ -367,7 +367,7 @@ def _model_shape_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The argument parser of the ``affect`` command."""
+    """Build the argument parser of the ``affect`` command."""
     parser = argparse.ArgumentParser(prog="affect", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
 

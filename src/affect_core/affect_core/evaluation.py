@@ -164,7 +164,7 @@ def evaluate_fusion(params_file: str, duration_s: float, people: int,
 
 
 def refuse(windows: Sequence[ScoredWindow], config: FusionConfig) -> list[ScoredWindow]:
-    """The same windows fused again with ``config``, in their original order.
+    """Fuse the same windows again with ``config``, in their original order.
 
     Needs the windows' model outputs (LabPipeline.keep_predictions); windows without one
     are dropped, which :func:`ablation` reports by its window count.
@@ -200,7 +200,7 @@ def step_config(config: FusionConfig, steps_on: Sequence[str]) -> FusionConfig:
 
 
 def refigure(result: FusionFigures, config: FusionConfig) -> FusionFigures:
-    """The figures of ``result``'s windows fused again with ``config``."""
+    """Compute the figures of ``result``'s windows fused again with ``config``."""
     return figures(result.preset, refuse(result.windows_scored, config), result.minutes,
                    result.hop_s)
 
@@ -212,7 +212,7 @@ def ablation(result: FusionFigures, config: FusionConfig) -> list[tuple[str, Fus
 
 
 def fit_temperature(windows: Sequence[ScoredWindow], config: FusionConfig) -> float:
-    """The fusion temperature with the least negative log-likelihood of the true labels.
+    """Find the fusion temperature with the least negative log-likelihood of the true labels.
 
     Fitted on the fused (weighted and smoothed) probabilities, so it corrects what the
     averaging did to them; a 1-D search over log T, which is all temperature scaling is.
@@ -295,7 +295,7 @@ def format_ablation(results: Sequence[FusionFigures], config: FusionConfig) -> s
 
 
 def format_sweep(points: Sequence[SweepPoint]) -> str:
-    """The smoothing x switch-margin table, both presets pooled."""
+    """Format the smoothing x switch-margin table, both presets pooled."""
     lines = ["smoothing x switch_margin, both presets pooled (synthetic rig):",
              f"{'smoothing':>10}{'margin':>8}{'coverage':>9}{'acc@cov':>8}{'ECE':>7}"
              f"{'spikes/min':>11}"]
@@ -308,7 +308,7 @@ def format_sweep(points: Sequence[SweepPoint]) -> str:
 def format_fusion(results: Sequence[FusionFigures], duration_s: float, people: int,
                   target_precision: float | None = None,
                   target_coverage: float | None = None) -> str:
-    """The printed table, and the thresholds meeting the targets when given."""
+    """Format the printed table, and the thresholds meeting the targets when given."""
     lines = [f"confidence fusion on the simulated rig (synthetic; {duration_s:.0f} s, {people} "
              "people per preset):",
              f"{'preset':<14}{'windows':>8}{'coverage':>9}{'acc@cov':>8}{'acc raw':>8}"
@@ -368,7 +368,7 @@ class Threshold:
 
 def choose_threshold(windows: Sequence[ScoredWindow], target_precision: float | None = None,
                      target_coverage: float | None = None) -> Threshold | None:
-    """The ``abstain_below`` meeting a target precision (most coverage) or coverage.
+    """Choose the ``abstain_below`` meeting a target precision (most coverage) or coverage.
 
     Precision is the accuracy of the windows answered at that threshold; coverage their
     share. With a target precision, the lowest threshold reaching it; with a target

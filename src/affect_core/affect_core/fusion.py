@@ -166,7 +166,7 @@ class ConfidenceFusion:
         self._people: dict[str, _PersonState] = {}
 
     def fuse(self, prediction: WindowPrediction) -> Emotion:
-        """The Emotion for one window."""
+        """Fuse one window's prediction into its Emotion."""
         window = prediction.window
         cfg = self.config
         if cfg.quality_weighting:

@@ -53,7 +53,7 @@ def confidence_colour(confidence: float, abstained: bool) -> tuple[float, float,
 
 
 def label_marker(emotion: Emotion, marker_id: int, lifetime_s: float) -> LabelMarker | None:
-    """The marker of one Emotion, or None without a head position (no depth)."""
+    """Make the marker of one Emotion, or None without a head position (no depth)."""
     x, y, z = emotion.head_position_m
     if not all(math.isfinite(v) for v in (x, y, z)):
         return None

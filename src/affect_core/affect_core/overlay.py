@@ -109,17 +109,17 @@ class OverlayState:
         self._people: dict[str, _Person] = {}
 
     def add_box(self, person_id: str, box_px: tuple[int, int, int, int], stamp_ns: int) -> None:
-        """A face box of ``person_id`` seen at ``stamp_ns``."""
+        """Record a face box of ``person_id`` seen at ``stamp_ns``."""
         person = self._people.setdefault(person_id, _Person())
         if stamp_ns >= person.box_ns:
             person.box_px, person.box_ns = box_px, stamp_ns
 
     def add_emotion(self, emotion: Emotion) -> None:
-        """A fused estimate; it replaces the person's previous one."""
+        """Record a fused estimate; it replaces the person's previous one."""
         self._people.setdefault(emotion.person_id, _Person()).emotion = emotion
 
     def add_attention(self, person_id: str, attention: npt.NDArray[np.float32]) -> None:
-        """The attention map of the person's latest window (values are rescaled to [0, 1])."""
+        """Record the attention map of the person's latest window (values rescaled to [0, 1])."""
         span = float(attention.max() - attention.min()) if attention.size else 0.0
         if attention.ndim != 2 or not math.isfinite(span):
             raise InputError(f"an attention map must be a finite 2-D array, got shape "
@@ -128,7 +128,7 @@ class OverlayState:
         self._people.setdefault(person_id, _Person()).attention = scaled.astype(np.float32)
 
     def add_prediction(self, prediction: WindowPrediction) -> None:
-        """The attention map of a window's newest sample: the one closest to the live frame.
+        """Record the attention map of a window's newest sample: the one closest to the live frame.
 
         Nothing happens when the model exports no attention; maps that do not match the
         samples one to one raise InputError.
@@ -143,7 +143,7 @@ class OverlayState:
         self.add_attention(prediction.window.person_id, maps[newest])
 
     def faces(self, stamp_ns: int) -> list[OverlayFace]:
-        """What to draw on the frame stamped ``stamp_ns``; forgets people long gone."""
+        """List what to draw on the frame stamped ``stamp_ns``; forgets people long gone."""
         cfg = self.config
         box_ns = int(cfg.box_max_age_s * 1e9)
         emotion_ns = int(cfg.emotion_max_age_s * 1e9)
@@ -168,7 +168,7 @@ class OverlayState:
 
 
 def display_levels(image: npt.NDArray[np.generic]) -> npt.NDArray[np.uint8]:
-    """A mono8/mono16 IR frame stretched to 8 bits (1st to 99.5th percentile) for display.
+    """Stretch a mono8/mono16 IR frame to 8 bits (1st to 99.5th percentile) for display.
 
     Active-IR frames use a small part of their 16-bit range; a plain shift would show
     them black.
@@ -217,7 +217,7 @@ def _blend_heatmap(canvas: npt.NDArray[np.uint8], attention: npt.NDArray[np.floa
 
 def render_overlay(image: npt.NDArray[np.generic], faces: Sequence[OverlayFace],
                    config: OverlayConfig) -> npt.NDArray[np.uint8]:
-    """The overlay of ``faces`` on ``image`` as a BGR (bgr8) image of the same size."""
+    """Draw the overlay of ``faces`` on ``image`` as a BGR (bgr8) image of the same size."""
     canvas = np.asarray(cv2.cvtColor(display_levels(image), cv2.COLOR_GRAY2BGR), np.uint8)
     for face in faces:
         x, y, w, h = face.box_px
@@ -241,7 +241,7 @@ def render_overlay(image: npt.NDArray[np.generic], faces: Sequence[OverlayFace],
 
 def _confidence_bar(canvas: npt.NDArray[np.uint8], face: OverlayFace, abstain_below: float,
                     colour: tuple[int, int, int]) -> None:
-    """A bar under the box: filled to the confidence, with a tick at the abstain threshold."""
+    """Draw a bar under the box: filled to the confidence, with a tick at the abstain threshold."""
     x, y, w, h = face.box_px
     top = min(y + h + 4, canvas.shape[0] - 7)
     cv2.rectangle(canvas, (x, top), (x + w, top + 6), (90, 90, 90), 1)
@@ -267,17 +267,17 @@ class OverlayFeed:
         self.drawn = 0
 
     def faces(self, frame: FaceFrame) -> None:
-        """The tracker's faces of one IR frame."""
+        """Record the tracker's faces of one IR frame."""
         for face in frame.faces:
             self.state.add_box(face.person_id, face.box_px, frame.stamp_ns)
 
     def window(self, emotion: Emotion, prediction: WindowPrediction) -> None:
-        """A window's estimate, and the attention map of its newest sample if the model has one."""
+        """Record a window's estimate, and its newest sample's attention map if it has one."""
         self.state.add_emotion(emotion)
         self.state.add_prediction(prediction)
 
     def frame(self, ir: ImageFrame) -> npt.NDArray[np.uint8] | None:
-        """The overlay of ``ir`` when one is due (every 1 / rate_hz of stream time)."""
+        """Draw the overlay of ``ir`` when one is due (every 1 / rate_hz of stream time)."""
         if self._next_ns is not None and ir.stamp_ns < self._next_ns:
             return None
         self._next_ns = ir.stamp_ns + self._period_ns

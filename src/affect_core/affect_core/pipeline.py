@@ -132,7 +132,7 @@ class LabSummary:
 
 
 def format_summary(summary: LabSummary) -> str:
-    """The human-readable end-of-run summary."""
+    """Format the human-readable end-of-run summary."""
     counts = ", ".join(f"{name} {summary.per_label.get(name, 0)}"
                        for name in (*labels.EXPRESSIONS, labels.UNKNOWN)
                        if summary.per_label.get(name, 0))
@@ -266,7 +266,7 @@ class LabPipeline:
         return cls(params)
 
     def open_source(self, spec: str, duration_s: float, rate: float = 0.0) -> Source:
-        """The source named by ``spec`` (sim, camera:N, video:PATH, frames:DIR, bag:PATH)."""
+        """Open the source named by ``spec`` (sim, camera:N, video:PATH, frames:DIR, bag:PATH)."""
         return open_source(spec, self.rig_config, self.camera_config, duration_s, rate)
 
     def run(self, duration_s: float, out_dir: Path, progress: bool = True,

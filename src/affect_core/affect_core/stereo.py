@@ -185,7 +185,7 @@ class Rectifier:
     def rectify(self, left: npt.NDArray[np.uint8],
                 right: npt.NDArray[np.uint8]) -> tuple[npt.NDArray[np.uint8],
                                                        npt.NDArray[np.uint8]]:
-        """The rectified pair."""
+        """Rectify the pair."""
         if self._left_maps is None or self._right_maps is None:
             return left, right
         return (cv2.remap(left, *self._left_maps, cv2.INTER_LINEAR),
@@ -193,7 +193,7 @@ class Rectifier:
 
 
 def depth_to_metres(frame: ImageFrame) -> ImageFrame:
-    """A depth camera's image as 32FC1 metres with NaN for no depth.
+    """Convert a depth camera's image to 32FC1 metres with NaN for no depth.
 
     16UC1 images are millimetres (the REP-118 convention), 0 meaning no reading; 32FC1
     images are metres already, where 0, negative and infinite values mean no reading.

@@ -20,7 +20,7 @@ less than the next one. Intermediate results and /emotion are reliable, so a win
 never lost between nodes; their depth bounds memory when a consumer stalls.
 """
 
-from rclpy.qos import HistoryPolicy, QoSProfile, ReliabilityPolicy, qos_profile_sensor_data
+from rclpy.qos import HistoryPolicy, qos_profile_sensor_data, QoSProfile, ReliabilityPolicy
 
 SENSOR_QOS = qos_profile_sensor_data
 RESULTS_QOS = QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=100,

@@ -132,7 +132,7 @@ class BlazeFaceDetector:
         return self._suppress(np.concatenate(boxes), all_scores, image.shape)
 
     def _regions(self, shape: tuple[int, ...]) -> list[tuple[int, int, int, int]]:
-        """The whole frame, then a tiles x tiles grid overlapping by a quarter of a tile.
+        """List the whole frame, then a tiles x tiles grid overlapping by a quarter of a tile.
 
         The model sees faces only above about a tenth of its input side; a tile gives a
         small face more model pixels (two tiles per side: 1.6 times as many).

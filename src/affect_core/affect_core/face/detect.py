@@ -42,7 +42,7 @@ class Detection:
 
 
 def to_float_image(image: npt.NDArray[np.generic]) -> npt.NDArray[np.float32]:
-    """A mono8/mono16 frame as float32 in [0, 1] of its full scale."""
+    """Convert a mono8/mono16 frame to float32 in [0, 1] of its full scale."""
     if image.ndim != 2:
         raise InputError(f"IR frames must be single-channel (mono8/mono16), got shape "
                          f"{image.shape}")

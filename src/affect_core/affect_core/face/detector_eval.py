@@ -280,7 +280,7 @@ def evaluate_detectors(names: Sequence[str], duration_s: float, stride: int, see
 
 def format_detectors(detections: Sequence[DetectionScore],
                      landmarks: Sequence[LandmarkScore]) -> str:
-    """The figures as a plain-text table."""
+    """Format the figures as a plain-text table."""
     lines = [f"{'detector':<16} {'data':<22} {'faces':>6} {'recall':>7} {'precision':>9} "
              f"{'ms/call':>8} {'cpu ms':>7}"]
     for s in detections:

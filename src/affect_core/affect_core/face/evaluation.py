@@ -85,7 +85,7 @@ class TruthLandmarker:
 
     def locate(self, image: npt.NDArray[np.generic],
                box_px: tuple[int, int, int, int]) -> FaceLandmarks | None:
-        """The truth of the person in ``box_px``, with noise; None when nobody is there."""
+        """Find the truth of the person in ``box_px``, with noise; None when nobody is there."""
         x, y, w, h = box_px
         centre = np.array([x + w / 2.0, y + h / 2.0])
         best: tuple[float, PersonTruth] | None = None
@@ -360,7 +360,7 @@ def evaluate_face(duration_s: float, people: Sequence[int], seed: int = 0,
 
 
 def format_face(results: Sequence[FaceFigures], duration_s: float) -> str:
-    """The printed table."""
+    """Format the printed table."""
     if not results:
         return "no runs"
     lines = [f"face tracker on the simulated rig (synthetic; {duration_s:.0f} s per run, "

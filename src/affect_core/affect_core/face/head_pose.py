@@ -78,7 +78,7 @@ class HeadPose:
 
     @property
     def quaternion_xyzw(self) -> tuple[float, float, float, float]:
-        """The rotation as a unit quaternion (x, y, z, w), w >= 0."""
+        """Express the rotation as a unit quaternion (x, y, z, w), w >= 0."""
         return quaternion_from_matrix(self.rotation)
 
     @property
@@ -97,7 +97,7 @@ def yaw_pitch_roll_deg(rotation: npt.NDArray[np.float64]) -> tuple[float, float,
 
 def quaternion_from_matrix(
         rotation: npt.NDArray[np.float64]) -> tuple[float, float, float, float]:
-    """Unit quaternion (x, y, z, w) of a rotation matrix, via its rotation vector."""
+    """Compute the unit quaternion (x, y, z, w) of a rotation matrix, via its rotation vector."""
     rvec, _ = cv2.Rodrigues(np.asarray(rotation, np.float64))
     angle = float(np.linalg.norm(rvec))
     if angle < 1e-12:
@@ -108,7 +108,7 @@ def quaternion_from_matrix(
 
 
 def rotation_angle_deg(a: npt.NDArray[np.float64], b: npt.NDArray[np.float64]) -> float:
-    """The angle in degrees of the rotation taking ``a`` to ``b`` (geodesic distance)."""
+    """Measure the angle in degrees of the rotation taking ``a`` to ``b`` (geodesic distance)."""
     cos = (float(np.trace(a.T @ b)) - 1.0) / 2.0
     return math.degrees(math.acos(float(np.clip(cos, -1.0, 1.0))))
 
@@ -142,7 +142,7 @@ def _solve(model: npt.NDArray[np.float64], pixels: npt.NDArray[np.float64],
 
 def fit_width_scale(points_px: npt.NDArray[np.float64], camera: CameraModel,
                     low: float = 0.75, high: float = 1.35, steps: int = 12) -> float:
-    """The horizontal scale of the canonical face that best reprojects these landmarks.
+    """Find the horizontal scale of the canonical face that best reprojects these landmarks.
 
     Golden-section search of the RMS reprojection error over [low, high]; NaN when the
     landmarks do not allow PnP.

@@ -192,7 +192,7 @@ class MeshLandmarker:
     @staticmethod
     def _crop(image: npt.NDArray[np.generic], transform: npt.NDArray[np.float64],
               out_px: int) -> npt.NDArray[np.float32]:
-        """The crop as float32 in [0, 1], contrast-stretched on its own content."""
+        """Cut the crop out as float32 in [0, 1], contrast-stretched on its own content."""
         crop = cv2.warpAffine(image, transform, (out_px, out_px), flags=cv2.INTER_LINEAR,
                               borderMode=cv2.BORDER_CONSTANT, borderValue=0)
         return stretch_to_unit(crop)
@@ -209,7 +209,7 @@ ROI_SCALE_BY_DETECTOR = {"blob": 1.2, "blazeface": 1.5, "blazeface_whole": 1.5,
 
 
 def make_landmarker(name: str, detector: str = "blazeface") -> MeshLandmarker | None:
-    """The landmarker called ``name`` ("mesh" or "none") for boxes from ``detector``."""
+    """Make the landmarker called ``name`` ("mesh" or "none") for boxes from ``detector``."""
     if name == "mesh":
         if detector not in ROI_SCALE_BY_DETECTOR:
             raise ConfigError(f"unknown face detector {detector!r}; use one of "

@@ -65,7 +65,7 @@ class OneEuroFilter:
 
     @property
     def value(self) -> npt.NDArray[np.float64] | None:
-        """The last filtered value, or None before the first sample."""
+        """Return the last filtered value, or None before the first sample."""
         return self._value
 
     def __call__(self, stamp_ns: int, sample: npt.ArrayLike) -> npt.NDArray[np.float64]:

@@ -36,7 +36,7 @@ FACE_MODEL_DIR = Path(__file__).resolve().parent.parent / "models" / "face"
 
 
 def open_session(path: Path, input_shape: tuple[int, ...], threads: int = 1) -> Any:
-    """An ONNX Runtime CPU session for ``path``, checked to take ``input_shape``.
+    """Open an ONNX Runtime CPU session for ``path``, checked to take ``input_shape``.
 
     The face models are small (0.4-2.6 MB) and run per face, so one CPU thread is the
     default: they then leave the other cores to the rest of the pipeline.
@@ -109,6 +109,6 @@ def letterbox(image: npt.NDArray[np.generic], side_px: int
 
 def to_model_input(unit: npt.NDArray[np.float32], low: float,
                    high: float) -> npt.NDArray[np.float32]:
-    """A (1, 3, S, S) batch: the grey [0, 1] image in [low, high], copied to R, G and B."""
+    """Make a (1, 3, S, S) batch: the grey [0, 1] image in [low, high], copied to R, G and B."""
     scaled = unit * np.float32(high - low) + np.float32(low)
     return np.ascontiguousarray(np.broadcast_to(scaled, (1, 3) + scaled.shape))

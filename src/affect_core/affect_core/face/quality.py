@@ -155,7 +155,7 @@ def shape_change(a: npt.NDArray[np.float64], b: npt.NDArray[np.float64]) -> floa
 
 
 def view_explained_change(apparent: float, predicted: float) -> float:
-    """The part of an apparent shape change that the viewing-angle change accounts for."""
+    """Compute the part of an apparent shape change that the viewing-angle change accounts for."""
     if not (math.isfinite(apparent) and math.isfinite(predicted)):
         return float("nan")
     return min(apparent, predicted)

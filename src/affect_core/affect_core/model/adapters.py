@@ -53,7 +53,7 @@ _TINY = 1e-12  # floor for probabilities turned into log-probabilities
 
 
 def metadata_props(model_path: Path, embedded: Mapping[str, str]) -> dict[str, str]:
-    """The model's ``affect.*`` metadata: its own, completed from ``<model>.json``."""
+    """Read the model's ``affect.*`` metadata: its own, completed from ``<model>.json``."""
     sidecar = model_path.with_suffix(".json")
     if not sidecar.is_file():
         return dict(embedded)

@@ -82,17 +82,17 @@ class ModelMetadata:
 
     @property
     def version(self) -> str:
-        """The version part of a ``name@version+hash`` model id ("" when it has none)."""
+        """Extract the version part of a ``name@version+hash`` model id ("" when it has none)."""
         after = self.model_id.partition("@")[2]
         return after.partition("+")[0]
 
     @property
     def graph_hash(self) -> str:
-        """The hash part of a ``name@version+hash`` model id ("" when it has none)."""
+        """Extract the hash part of a ``name@version+hash`` model id ("" when it has none)."""
         return self.model_id.partition("@")[2].partition("+")[2]
 
     def to_props(self) -> dict[str, str]:
-        """The metadata as ONNX ``metadata_props`` strings (optional keys only when set)."""
+        """Encode the metadata as ONNX ``metadata_props`` strings (optional keys only when set)."""
         props = {
             "affect.labels": json.dumps(list(self.labels)),
             "affect.input_size": str(self.input_size_px),

@@ -52,7 +52,7 @@ def shipped_models() -> list[Path]:
 
 
 def choose_providers(choice: str, available: Sequence[str]) -> list[str]:
-    """Execution providers to use for ``choice`` given what ONNX Runtime offers."""
+    """Choose the execution providers for ``choice`` given what ONNX Runtime offers."""
     if choice == "auto":
         return [p for p in PROVIDER_PREFERENCE if p in available]
     if choice not in _PROVIDER_BY_CHOICE:

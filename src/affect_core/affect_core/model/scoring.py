@@ -117,7 +117,7 @@ def bench_models(models: Sequence[EmotionModel], crops: Sequence[npt.NDArray[np.
 
 def format_bench(models: Sequence[EmotionModel], times: Sequence[Sequence[float]],
                  k: int) -> str:
-    """The printed speed table."""
+    """Format the printed speed table."""
     lines = [f"one window of K = {k} crops through the runtime (preprocess, ONNX Runtime, "
              "label map), median over rounds of each round's median:",
              f"{'model':<44}{'ms':>8}{'min':>8}{'max':>8}  provider"]
@@ -129,7 +129,7 @@ def format_bench(models: Sequence[EmotionModel], times: Sequence[Sequence[float]
 
 def score_model(model: EmotionModel, samples: int = 1500,
                 progress: bool = True) -> list[SplitScore]:
-    """The model's figures on both held-out splits, crops cut at the face_tracker's size."""
+    """Score the model on both held-out splits, crops cut at the face_tracker's size."""
     size_px = FaceTrackerConfig().crop_size_px
     return [score_split(model, render_crops(samples, preset, seed, size_px, progress))
             for preset, seed in TEST_SEEDS.items()]
@@ -137,7 +137,7 @@ def score_model(model: EmotionModel, samples: int = 1500,
 
 def format_scores(model: EmotionModel, scores: Sequence[SplitScore], ms: float,
                   k: int) -> str:
-    """The printed table."""
+    """Format the printed table."""
     missing = [n for n in labels.EXPRESSIONS if n not in model.labels]
     lines = [
         f"model {model.metadata.model_id} ({model.path.name}), labels: "

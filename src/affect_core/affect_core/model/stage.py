@@ -41,7 +41,7 @@ PARAMS: tuple[ParamSpec, ...] = (
 
 
 def model_file(model_path: str) -> Path | None:
-    """The file a ``model_path`` value names: a shipped model's bare name, a path, or None.
+    """Resolve the file a ``model_path`` value names: a shipped model's bare name, a path, or None.
 
     Shipped models live inside the installed package, whose path differs per install;
     naming them lets a launch file or command line pick one without knowing where.

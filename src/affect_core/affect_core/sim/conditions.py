@@ -102,7 +102,7 @@ FACTOR_PARAMS: tuple[ParamSpec, ...] = (
 
 
 def conditions_for(preset: str, overrides: Mapping[str, Any]) -> Conditions:
-    """The preset's conditions with the given factor parameters applied."""
+    """Make the preset's conditions with the given factor parameters applied."""
     base = PRESETS[preset]
     changes: dict[str, Any] = {}
     names = {f.name for f in fields(Conditions)}

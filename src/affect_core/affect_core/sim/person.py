@@ -174,7 +174,7 @@ class ScriptedPerson:
         return 0.0
 
     def state_at(self, t_s: float, dt_s: float) -> PersonState:
-        """The person at ``t_s`` (call with increasing times; ``dt_s`` since the last)."""
+        """Advance the person to ``t_s`` (call with increasing times; ``dt_s`` since the last)."""
         category, intensity, micro = self._expression(t_s)
         closure = self._eye_closure(t_s)
         occluder = self._occluder(t_s)

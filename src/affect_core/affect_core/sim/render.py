@@ -79,7 +79,7 @@ class HeadState:
         return self.landmarks_head_m @ self.rotation.T + self.position_m
 
     def outline_camera_m(self, samples: int = 40) -> npt.NDArray[np.float64]:
-        """The face silhouette (an ellipse bulging back at the sides) in the optical frame."""
+        """Trace the face outline (an ellipse bulging back at the sides) in the optical frame."""
         theta = np.linspace(0.0, 2.0 * np.pi, samples, endpoint=False)
         half_width = 0.072 * self.identity.width_ratio * self.identity.scale
         half_height = 0.1 * self.identity.scale
@@ -290,7 +290,7 @@ class NoiseBank:
                                            dtype=np.float32)
 
     def sample(self, rng: np.random.Generator) -> npt.NDArray[np.float32]:
-        """A (height, width) view of unit-variance Gaussian noise."""
+        """Draw a (height, width) view of unit-variance Gaussian noise."""
         k = int(rng.integers(0, len(self._fields)))
         dy, dx = (int(v) for v in rng.integers(0, self.margin, size=2))
         return self._fields[k, dy:dy + self.height, dx:dx + self.width]
@@ -323,6 +323,6 @@ def shift_image(image: npt.NDArray[np.float32], dx_px: float) -> npt.NDArray[np.
 
 
 def dot_texture(rng: np.random.Generator, height: int, width: int) -> npt.NDArray[np.float32]:
-    """A projected random-dot pattern (values 0..1) as active stereo cameras cast."""
+    """Make a projected random-dot pattern (values 0..1) as active stereo cameras cast."""
     dots = (rng.random((height, width)) < 0.12).astype(np.float32)
     return np.clip(cv2.GaussianBlur(dots, (3, 3), 0.7) * 1.6, 0.0, 1.0)

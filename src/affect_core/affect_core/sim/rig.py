@@ -90,7 +90,7 @@ class RigConfig:
         return config
 
     def conditions(self) -> Conditions:
-        """The capture conditions: the preset with this config's factor overrides."""
+        """Build the capture conditions: the preset with this config's factor overrides."""
         return conditions_for(self.preset, dict(self.factors))
 
 
@@ -147,7 +147,7 @@ class SimFrame:
     exposure_gain: float = 1.0
 
     def truth(self) -> FrameTruth:
-        """This frame's ground truth alone."""
+        """Extract this frame's ground truth alone."""
         return FrameTruth(self.stamp_ns, self.people, self.ambient, self.exposure_gain)
 
 

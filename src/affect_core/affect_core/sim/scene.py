@@ -110,7 +110,7 @@ class SceneRenderer:
     def render_stereo(
         self, heads: list[HeadState], rng: np.random.Generator
     ) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.uint8], npt.NDArray[np.float32]]:
-        """A rectified active-stereo pair (8-bit) and the true depth (metres) of the left view.
+        """Render a rectified active-stereo pair (8-bit) and the left view's true depth (metres).
 
         The face is a plane at the head's depth; its dot texture moves with it, so its
         disparity is exactly f * B / Z.

@@ -33,13 +33,13 @@ PACKAGE = "affect_msgs"
 
 
 def message_files() -> list[Path]:
-    """The .msg files of affect_msgs."""
+    """List the .msg files of affect_msgs."""
     return sorted(MSG_DIR.glob("*.msg"))
 
 
 @lru_cache(maxsize=1)
 def typestore() -> Typestore:
-    """A Humble typestore with every affect_msgs type registered."""
+    """Make a Humble typestore with every affect_msgs type registered."""
     store = get_typestore(Stores.ROS2_HUMBLE)
     types: dict[str, Any] = {}
     for path in message_files():
@@ -50,7 +50,7 @@ def typestore() -> Typestore:
 
 
 def build_message(msgtype: str, record: dict[str, Any]) -> Any:
-    """A rosbags message instance of ``msgtype`` from a message-shaped record."""
+    """Build a rosbags message instance of ``msgtype`` from a message-shaped record."""
     store = typestore()
     cls = store.types[msgtype]
     fields = store.fielddefs[msgtype][1]
@@ -80,7 +80,7 @@ def _convert(store: Typestore, kind: int, detail: Any, value: Any) -> Any:
 
 
 def message_record(msg: Any) -> Any:
-    """A message-shaped record (nested dicts, lists) of a rosbags message instance."""
+    """Convert a rosbags message instance to a message-shaped record (nested dicts, lists)."""
     if hasattr(msg, "__msgtype__"):
         names = [name for name, _ in typestore().fielddefs[msg.__msgtype__][1]]
         return {name: message_record(getattr(msg, name)) for name in names}

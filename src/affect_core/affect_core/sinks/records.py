@@ -39,7 +39,7 @@ def stamp_ns_of(fields: dict[str, Any]) -> int:
 
 
 def emotion_record(emotion: Emotion) -> dict[str, Any]:
-    """The Emotion as a nested dict with the message's field names (NaN kept as NaN)."""
+    """Convert the Emotion to a nested dict with the message's field names (NaN kept as NaN)."""
     x, y, z = emotion.head_position_m
     return {
         "header": {"stamp": time_fields(emotion.stamp_ns), "frame_id": emotion.frame_id},

@@ -63,7 +63,7 @@ class Source(Protocol):
     stats: SourceStats
 
     def frames(self) -> Iterator[SensorFrame]:
-        """The frames, in stamp order, until the source ends."""
+        """Yield the frames, in stamp order, until the source ends."""
         ...
 
     def close(self) -> None:

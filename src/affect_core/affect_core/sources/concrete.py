@@ -327,7 +327,7 @@ class CameraSource:
 
 def open_source(spec: str, rig: RigConfig, camera: IrCameraConfig, duration_s: float,
                 rate: float = 0.0) -> Source:
-    """The source named by ``spec`` (sim, camera:N, video:PATH, frames:DIR, bag:PATH)."""
+    """Open the source named by ``spec`` (sim, camera:N, video:PATH, frames:DIR, bag:PATH)."""
     kind, argument = parse_source(spec)
     if kind == "sim":
         return SimSource(rig, duration_s)

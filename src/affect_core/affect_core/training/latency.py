@@ -105,7 +105,7 @@ def bench_model(weights: Path | None, k: int = 8, rounds: int = 200,
 
 def format_model_bench(results: list[BackendLatency], agreement: float, source: str, k: int,
                        threads: int) -> str:
-    """The printed table."""
+    """Format the printed table."""
     eager = results[0].median_ms
     lines = [f"emotion model, one window of K={k} crops, {threads} thread(s), CPU; {source}:",
              f"{'backend':<20}{'median ms':>10}{'p90 ms':>9}{'x eager':>9}"]

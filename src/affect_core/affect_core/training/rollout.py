@@ -44,7 +44,7 @@ def rollout(attentions: list[torch.Tensor]) -> torch.Tensor:
 
 
 def _attention(block: nn.Module, x: torch.Tensor) -> torch.Tensor:
-    """The softmax attention (B, heads, N, N) a timm block computes on its input ``x``."""
+    """Compute the softmax attention (B, heads, N, N) of a timm block on its input ``x``."""
     attn = block.attn
     batch, tokens, _ = x.shape
     qkv = attn.qkv(block.norm1(x)).reshape(batch, tokens, 3, attn.num_heads, attn.head_dim)
@@ -80,7 +80,7 @@ def forward_explained(model: AffectViT, crops: torch.Tensor) -> tuple[
 
 
 def heatmap(joint: torch.Tensor, grid: tuple[int, int], prefix_tokens: int) -> torch.Tensor:
-    """The class token's rollout over the patch grid (B, gh, gw), maximum scaled to 1."""
+    """Map the class token's rollout over the patch grid (B, gh, gw), maximum scaled to 1."""
     cls_row = joint[:, 0, prefix_tokens:].reshape(-1, grid[0], grid[1])
     return cls_row / cls_row.amax(dim=(1, 2), keepdim=True).clamp_min(1e-12)
 
