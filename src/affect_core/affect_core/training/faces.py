@@ -356,7 +356,6 @@ def calibrate_and_export(model: AffectViT, config: FaceTrainConfig, x_train: tor
     from affect_core.training.domain import fit_domain, threshold
     from affect_core.training.export import export_onnx
 
-
     train_features, _ = features_and_logits(model, x_train)
     val_features, val_logits = features_and_logits(model, x_val)
     prior = np.bincount(y_train, minlength=len(config.expressions)) + 1.0
