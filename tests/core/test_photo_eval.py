@@ -97,3 +97,29 @@ def test_eval_faces_on_real_photographs(tmp_path: Path,
     # On three balanced classes the majority answer is right a third of the time.
     assert majority["top1"] == pytest.approx(1 / 3, abs=0.07)
     assert fer["top1"] > majority["top1"]
+
+
+@needs_real_faces
+@pytest.mark.train
+def test_train_faces_writes_a_calibrated_model_with_its_domain(tmp_path: Path) -> None:
+    pytest.importorskip("torch", reason="training needs the train extra (PyTorch, timm)")
+    from affect_core.model.runtime import EmotionModel
+
+    data = _subset(tmp_path, per_label=60)
+    out = tmp_path / "m.onnx"
+    assert main(["train", "--faces", str(data), "--epochs", "1", "--batch-size", "32",
+                 "--out", str(out), "--quiet"]) == 0
+    model = EmotionModel(out)
+    meta = model.metadata
+    assert meta.model_id.startswith("affect_vit_micro_faces@")
+    assert "real faces" in meta.training_data and "never trained on real IR" in \
+        meta.training_data
+    assert meta.domain_threshold > 0.0 and meta.temperature > 0.0
+    assert not meta.has_valence_arousal and len(meta.labels) == 7
+    report = json.loads(out.with_suffix(".json").read_text())
+    assert len(report["history"]) == 1 and report["rig_crops"] == 0
+    assert {row["tau"] for row in report["tau_grid"]} >= {0.0, 1.0}
+    # Black and saturated crops are unlike any photograph it was fitted on.
+    crops = [np.full((64, 64), 0, np.uint8), np.full((64, 64), 255, np.uint8)]
+    *_, domain = model.predict_explained(crops, attention=False)
+    assert domain is not None and np.all(domain > 1.0)
