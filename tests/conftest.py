@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from affect_core.model.runtime import DEFAULT_MODEL
+from affect_core.model.runtime import DEFAULT_MODEL, RIG_MODEL
 from affect_core.pipeline import LabPipeline, LabSummary
 
 REPO = Path(__file__).resolve().parent.parent
@@ -14,7 +14,7 @@ LAB_YAML = REPO / "config" / "lab.yaml"
 LAB_DURATION_S = 6.0
 # The lab's machinery is checked against the rig's truth with the model trained on the
 # rig; the default model (real photographs) is checked on photographs.
-RIG_MODEL_NAME = "affect_vit_micro_rig"
+RIG_MODEL_NAME = RIG_MODEL.stem
 
 
 @pytest.fixture(scope="session")

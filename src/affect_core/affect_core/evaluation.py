@@ -49,6 +49,7 @@ import numpy as np
 from affect_core import labels
 from affect_core.fusion import ConfidenceFusion, FusionConfig
 from affect_core.metrics import calibration_error
+from affect_core.model.runtime import RIG_MODEL
 from affect_core.pipeline import LabPipeline, ScoredWindow
 
 
@@ -138,7 +139,7 @@ def figures(preset: str, windows: Sequence[ScoredWindow], minutes: float,
     )
 
 
-RIG_MODEL_NAME = "affect_vit_micro_rig"
+RIG_MODEL_NAME = RIG_MODEL.stem
 
 
 def evaluate_fusion(params_file: str, duration_s: float, people: int,

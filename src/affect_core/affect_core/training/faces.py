@@ -64,7 +64,7 @@ from affect_core.errors import TrainingError
 from affect_core.face.tracker import FaceTrackerConfig
 from affect_core.training.dataset import cached_crops
 from affect_core.training.ir_look import geometry, ir_look, standardize
-from affect_core.training.train import PlainConfig, fit_temperature
+from affect_core.training.train import PlainConfig, fit_temperature, load_state
 from affect_core.training.vit import AffectViT
 
 FACES_WEIGHTS_FORMAT = "affect-face-weights/1"
@@ -198,18 +198,29 @@ def features_and_logits(model: AffectViT, x: torch.Tensor, batch: int = 512
     return np.concatenate(feats), np.concatenate(logits)
 
 
-def train_faces(config: FaceTrainConfig, out_path: Path, cache_dir: Path | None = None,
-                progress: bool = True) -> dict[str, Any]:
-    """Train on the photographs (and rig crops); write ``<out>.pt`` and a report JSON."""
-    random.seed(config.seed)
-    np.random.seed(config.seed)
-    torch.manual_seed(config.seed)
-    torch.set_num_threads(config.threads)
-    names = config.expressions
+@dataclass(frozen=True)
+class TrainingData:
+    """A run's training crops (photographs first, then rig crops) and validation crops.
+
+    Crops are (N, 1, S, S) in [0, 1], not yet standardised (augmentation comes first);
+    valence/arousal targets are NaN for photographs.
+    """
+
+    x: torch.Tensor
+    y: npt.NDArray[np.int64]
+    va: torch.Tensor
+    photos: int
+    x_val: torch.Tensor
+    y_val: npt.NDArray[np.int64]
+
+
+def training_data(config: FaceTrainConfig, cache_dir: Path | None, progress: bool
+                  ) -> TrainingData:
+    """Build a run's crops: the split's photographs, the rig's share, the validation split."""
+    names, size = config.expressions, config.crop_size_px
     splits = photo_splits(config, cache_dir, progress)
     train_crops, train_names = splits["train"].found(names)
     val_crops, val_names = splits["val"].found(names)
-    size = config.crop_size_px
     photos_x, photos_y = _as_unit(train_crops, size), _indices(train_names, names)
     half = config.rig_samples // 2
     rig = [cached_crops(cache_dir, n, preset, config.seed * 10 + 21 + i, TRACKER_CROP_PX,
@@ -222,14 +233,26 @@ def train_faces(config: FaceTrainConfig, out_path: Path, cache_dir: Path | None 
     rig_y = np.concatenate([r.label_index for r in rig]) if rig else np.zeros(0, np.int64)
     rig_va = (np.concatenate([np.stack([r.valence, r.arousal], 1) for r in rig])
               if rig else np.zeros((0, 2), np.float32))
-    x = torch.cat([photos_x, rig_x])
-    y = torch.from_numpy(np.concatenate([photos_y, rig_y]))
-    va = torch.from_numpy(np.concatenate([np.full((len(photos_x), 2), np.nan, np.float32),
-                                          rig_va.astype(np.float32)]))
-    is_photo = torch.arange(len(x)) < len(photos_x)
-    xv = standardize(_as_unit(val_crops, size))
-    yv = torch.from_numpy(_indices(val_names, names))
-    weights = class_weights(photos_y, len(names), config.class_weight_power,
+    va = np.concatenate([np.full((len(photos_x), 2), np.nan, np.float32),
+                         rig_va.astype(np.float32)])
+    return TrainingData(torch.cat([photos_x, rig_x]), np.concatenate([photos_y, rig_y]),
+                        torch.from_numpy(va), len(photos_x), _as_unit(val_crops, size),
+                        _indices(val_names, names))
+
+
+def train_faces(config: FaceTrainConfig, out_path: Path, cache_dir: Path | None = None,
+                progress: bool = True) -> dict[str, Any]:
+    """Train on the photographs (and rig crops); write ``<out>.pt`` and a report JSON."""
+    random.seed(config.seed)
+    np.random.seed(config.seed)
+    torch.manual_seed(config.seed)
+    torch.set_num_threads(config.threads)
+    names = config.expressions
+    data = training_data(config, cache_dir, progress)
+    x, y, va = data.x, torch.from_numpy(data.y), data.va
+    xv, yv = standardize(data.x_val), torch.from_numpy(data.y_val)
+    is_photo = torch.arange(len(x)) < data.photos
+    weights = class_weights(data.y[:data.photos], len(names), config.class_weight_power,
                             config.max_class_weight)
     weights = torch.where(weights > 0, weights, torch.ones_like(weights))  # rig-only classes
     model = AffectViT(len(names), config.size, config.crop_size_px, config.patch_size,
@@ -290,10 +313,10 @@ def train_faces(config: FaceTrainConfig, out_path: Path, cache_dir: Path | None 
     torch.save({"format": FACES_WEIGHTS_FORMAT, "config": config.to_dict(),
                 "model": model.state_dict(), "history": history},
                str(out_path.with_suffix(".pt")))
-    report = calibrate_and_export(model, config, standardize(x), y.numpy(), xv, yv.numpy(),
-                                  out_path, len(photos_x))
-    report.update({"history": history, "train_photos": int(len(photos_x)),
-                   "val_photos": int(len(xv)), "rig_crops": int(len(rig_x))})
+    report = calibrate_and_export(model, config, standardize(x), data.y, xv, yv.numpy(),
+                                  out_path, data.photos)
+    report.update({"history": history, "train_photos": data.photos,
+                   "val_photos": int(len(xv)), "rig_crops": int(len(x) - data.photos)})
     out_path.with_suffix(".json").write_text(json.dumps(report, indent=2) + "\n",
                                              encoding="utf-8")
     return report
@@ -301,14 +324,8 @@ def train_faces(config: FaceTrainConfig, out_path: Path, cache_dir: Path | None 
 
 def load_face_weights(path: Path) -> tuple[AffectViT, FaceTrainConfig]:
     """Load model and configuration of a real-face run's ``<out>.pt`` (never unpickled)."""
-    try:
-        state = torch.load(str(path), map_location="cpu", weights_only=True)
-    except FileNotFoundError as err:
-        raise TrainingError(f"weights file not found: {path}") from err
-    except Exception as err:  # torch raises assorted untyped errors for bad files
-        raise TrainingError(f"cannot read weights file {path}: {err}") from err
-    if not isinstance(state, dict) or state.get("format") != FACES_WEIGHTS_FORMAT:
-        raise TrainingError(f"{path} is not the weights file of `affect train --faces`")
+    state = load_state(path, "real-face weights file (`affect train --faces`)",
+                       (FACES_WEIGHTS_FORMAT,))
     config = FaceTrainConfig.from_dict(state["config"])
     model = AffectViT(len(config.expressions), config.size, config.crop_size_px,
                       config.patch_size, config.stem)
@@ -320,15 +337,9 @@ def export_face_weights(path: Path, out_path: Path, cache_dir: Path | None = Non
                         progress: bool = False) -> dict[str, Any]:
     """Calibrate and export a real-face run's weights again (same splits, same recipe)."""
     model, config = load_face_weights(path)
-    names = config.expressions
-    splits = photo_splits(config, cache_dir, progress)
-    train_crops, train_names = splits["train"].found(names)
-    val_crops, val_names = splits["val"].found(names)
-    size = config.crop_size_px
-    return calibrate_and_export(model, config, standardize(_as_unit(train_crops, size)),
-                                _indices(train_names, names),
-                                standardize(_as_unit(val_crops, size)),
-                                _indices(val_names, names), out_path)
+    data = training_data(config, cache_dir, progress)
+    return calibrate_and_export(model, config, standardize(data.x), data.y,
+                                standardize(data.x_val), data.y_val, out_path, data.photos)
 
 
 def face_identity(config: FaceTrainConfig, photos: int, rig: int) -> tuple[str, str]:

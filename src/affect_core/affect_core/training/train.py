@@ -265,22 +265,24 @@ def weights_path(out_path: Path) -> Path:
     return out_path.with_suffix(".pt")
 
 
-def _load(path: Path, kind: str) -> dict[str, Any]:
+def load_state(path: Path, kind: str,
+               formats: tuple[str, ...] = (CHECKPOINT_FORMAT, WEIGHTS_FORMAT)
+               ) -> dict[str, Any]:
+    """Read a training state file of one of ``formats`` (never unpickled)."""
     try:
         state = torch.load(str(path), map_location="cpu", weights_only=True)
     except FileNotFoundError as err:
         raise TrainingError(f"{kind} not found: {path}") from err
     except Exception as err:  # torch raises assorted untyped errors for bad files
         raise TrainingError(f"cannot read {kind} {path}: {err}") from err
-    if not isinstance(state, dict) or state.get("format") not in (CHECKPOINT_FORMAT,
-                                                                  WEIGHTS_FORMAT):
+    if not isinstance(state, dict) or state.get("format") not in formats:
         raise TrainingError(f"{path} is not an affect {kind}")
     return state
 
 
 def load_weights(path: Path) -> tuple[AffectViT, TrainConfig, float]:
     """Model, configuration and temperature saved by a finished run (``<out>.pt``)."""
-    state = _load(path, "weights file")
+    state = load_state(path, "weights file")
     config = TrainConfig.from_dict(state["config"])
     model = AffectViT(len(config.expressions), config.size, config.crop_size_px,
                       config.patch_size, config.stem, config.attn_scale)
@@ -320,7 +322,7 @@ def train(config: TrainConfig, out_path: Path, progress: bool = True, resume: bo
     first_epoch = 0
     ckpt = checkpoint_path(out_path)
     if resume:
-        state = _load(ckpt, "training checkpoint")
+        state = load_state(ckpt, "training checkpoint")
         if state["config"] != config.to_dict():
             raise TrainingError(f"{ckpt} was written by a run with other settings; "
                                 "resume with the same options or start afresh")
