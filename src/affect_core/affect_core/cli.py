@@ -287,14 +287,12 @@ def _eval_faces(args: argparse.Namespace) -> int:
                                        [x for x in args.exclude.split(",") if x],
                                        args.split_seed, tracker, not args.quiet,
                                        args.subgroup_column)
-    results = photo_eval.evaluate_photos(
-        photos, models, FusionConfig.from_params(params.get("confidence_fusion", {})),
-        args.draws)
+    fusion = FusionConfig.from_params(params.get("confidence_fusion", {}))
+    results = photo_eval.evaluate_photos(photos, models, fusion, args.draws)
     print(photo_eval.format_photos(results))
     if args.nonfaces:
         from affect_core import domain_eval
 
-        fusion = FusionConfig.from_params(params.get("confidence_fusion", {}))
         results["nonfaces"] = domain_eval.evaluate_nonfaces(models, fusion, tracker)
         print(domain_eval.format_nonfaces(results["nonfaces"]))
     if args.json:

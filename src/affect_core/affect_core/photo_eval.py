@@ -43,6 +43,7 @@ from affect_core.errors import DataError
 from affect_core.fusion import ConfidenceFusion, FusionConfig
 from affect_core.model.runtime import DEFAULT_MODEL, EmotionModel
 from affect_core.photo_metrics import PhotoScores, score
+from affect_core.sinks.records import nan_to_none
 from affect_core.types import FaceObservation, FaceWindow, FrameQuality, WindowPrediction
 
 DOMAIN = "real photographs (visible light, converted to grey; not IR)"
@@ -160,17 +161,8 @@ def evaluate_photos(photos: PhotoSet, models: Sequence[Path], fusion: FusionConf
 
 def write_json(results: dict[str, Any], path: Path) -> None:
     """Write the figures as JSON (NaN written as null)."""
-    def clean(value: Any) -> Any:
-        if isinstance(value, float):
-            return value if value == value else None
-        if isinstance(value, dict):
-            return {k: clean(v) for k, v in value.items()}
-        if isinstance(value, list):
-            return [clean(v) for v in value]
-        return value
-
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(clean(results), indent=2) + "\n", encoding="utf-8")
+    path.write_text(json.dumps(nan_to_none(results), indent=2) + "\n", encoding="utf-8")
 
 
 def _short(model: dict[str, Any]) -> str:
