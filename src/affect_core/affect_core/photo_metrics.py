@@ -112,14 +112,32 @@ def reliability(confidence: npt.NDArray[np.float64], correct: npt.NDArray[np.boo
     return rows
 
 
-def _figures(scores: PhotoScores, rows: npt.NDArray[np.int64], classes: Sequence[str],
+@dataclass(frozen=True)
+class _Outcomes:
+    """Per-photograph arrays every figure is computed from, derived once per model."""
+
+    truth: npt.NDArray[np.str_]
+    predicted: npt.NDArray[np.str_]
+    found: npt.NDArray[np.bool_]
+    correct: npt.NDArray[np.bool_]
+    confidence: npt.NDArray[np.float64]
+    abstained: npt.NDArray[np.bool_]
+
+    @classmethod
+    def of(cls, scores: PhotoScores) -> _Outcomes:
+        """Derive the outcomes of ``scores``: a missed face or an unsayable label is wrong."""
+        truth, predicted = np.asarray(scores.truth), np.asarray(scores.predicted)
+        return cls(truth, predicted, scores.found, scores.found & (predicted == truth),
+                   scores.confidence, scores.abstained)
+
+
+def _figures(outcomes: _Outcomes, rows: npt.NDArray[np.int64], classes: Sequence[str],
              threshold_80: float | None = None) -> dict[str, float]:
-    truth = np.asarray(scores.truth)[rows]
-    found = scores.found[rows]
-    predicted = np.asarray(scores.predicted)[rows]
-    correct = found & (predicted == truth)
-    conf = scores.confidence[rows]
-    coverage, answered = _answered(correct, scores.abstained[rows])
+    truth = outcomes.truth[rows]
+    found = outcomes.found[rows]
+    correct = outcomes.correct[rows]
+    conf = outcomes.confidence[rows]
+    coverage, answered = _answered(correct, outcomes.abstained[rows])
     threshold, at_80 = _at_coverage(correct, conf, found, COVERAGE_TARGET)
     if threshold_80 is not None:  # bootstrap draws keep the full set's threshold
         keep = found & (np.nan_to_num(conf, nan=-1.0) >= threshold_80)
@@ -139,9 +157,9 @@ def _figures(scores: PhotoScores, rows: npt.NDArray[np.int64], classes: Sequence
 def score(scores: PhotoScores, classes: Sequence[str], draws: int = 500, seed: int = 0
           ) -> dict[str, Any]:
     """Compute every figure of the module docstring, with intervals by identity."""
-    everything = np.arange(len(scores.truth))
-    point = _figures(scores, everything, classes)
-    samples = [_figures(scores, rows, classes, point["threshold_80"])
+    outcomes = _Outcomes.of(scores)
+    point = _figures(outcomes, np.arange(len(scores.truth)), classes)
+    samples = [_figures(outcomes, rows, classes, point["threshold_80"])
                for rows in identity_bootstrap(scores.identities, draws, seed)]
     intervals = {}
     for key in ("top1", "macro_recall", "ece", "coverage", "accuracy_answered",
@@ -150,9 +168,7 @@ def score(scores: PhotoScores, classes: Sequence[str], draws: int = 500, seed: i
         values = values[np.isfinite(values)]
         intervals[key] = ([float(np.percentile(values, 2.5)), float(np.percentile(values, 97.5))]
                           if len(values) else [float("nan"), float("nan")])
-    truth = np.asarray(scores.truth)
-    predicted = np.asarray(scores.predicted)
-    correct = scores.found & (predicted == truth)
+    truth, predicted, correct = outcomes.truth, outcomes.predicted, outcomes.correct
     per_class = {c: {"n": int((truth == c).sum()),
                      "recall": float(correct[truth == c].mean()) if (truth == c).any()
                      else float("nan"),
