@@ -55,4 +55,18 @@ def run_node(factory: Callable[[], Node], args: Optional[List[str]] = None) -> N
     finally:
         if node is not None:
             node.destroy_node()
+        _shut_down()
+
+
+def _shut_down() -> None:
+    """
+    Shut rclpy down unless its SIGINT handler already has.
+
+    The handler runs on its own thread: between try_shutdown's check and its call the
+    context may already be shut down, which rclpy reports as an RCLError.
+    """
+    try:
         rclpy.try_shutdown()
+    except Exception as err:  # rclpy's RCLError lives in its private C extension
+        if rclpy.ok():
+            raise err
