@@ -14,6 +14,7 @@ RUN apt-get update \
     && rosdep update \
     && PIP_BREAK_SYSTEM_PACKAGES=1 rosdep install --from-paths src --ignore-src -y \
        --skip-keys rviz2 \
+    && pip install --break-system-packages mcap \
     && rm -rf /var/lib/apt/lists/*
 RUN source /opt/ros/${ROS_DISTRO}/setup.bash \
     && colcon build --metas colcon.meta --cmake-args -DBUILD_TESTING=OFF

@@ -17,7 +17,7 @@ RUN apt-get update && apt-get install -y --no-install-recommends curl gnupg lsb-
        python3-colcon-common-extensions python3-rosdep python3-pip python3-opencv \
        python3-yaml python3-tqdm \
     && rm -rf /var/lib/apt/lists/*
-RUN pip install --break-system-packages onnxruntime-gpu rosbags
+RUN pip install --break-system-packages onnxruntime-gpu "rosbags<0.12" mcap
 WORKDIR /ws
 COPY src/ src/
 COPY colcon.meta ./

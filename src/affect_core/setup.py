@@ -39,7 +39,8 @@ setup(
         'opencv-python-headless>=4.5',
         'onnxruntime>=1.14',
         'pyyaml>=5.4',
-        'rosbags>=0.10',
+        'rosbags>=0.10,<0.12',
+        'mcap>=1.1',
         'tqdm>=4.60',
     ],
     extras_require={

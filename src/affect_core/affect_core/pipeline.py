@@ -23,7 +23,7 @@ from __future__ import annotations
 import math
 import time
 from collections import Counter, deque
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -114,6 +114,8 @@ class LabSummary:
     truth_correct: int = 0
     truth_windows: int = 0
     scored: list[ScoredWindow] = field(default_factory=list)
+    stopped_by: str = ""  # what ended the run before its duration (a signal's name)
+    recording_messages: int = 0
 
     @property
     def truth_accuracy(self) -> float:
@@ -141,7 +143,8 @@ def format_summary(summary: LabSummary) -> str:
     stages = ", ".join(f"{k} {v:.2f}" for k, v in summary.stage_ms.items())
     return "\n".join([
         f"affect lab: {summary.sensor_s:.1f} s of sensor time from {summary.source} in "
-        f"{summary.wall_s:.1f} s wall (real-time factor {summary.real_time_factor:.2f})",
+        f"{summary.wall_s:.1f} s wall (real-time factor {summary.real_time_factor:.2f})"
+        + (f"; stopped early by {summary.stopped_by}" if summary.stopped_by else ""),
         *(f"  source problem: {k} ({v}x)" for k, v in summary.source_problems.items()),
         f"  frames {summary.frames} IR, {summary.stereo_frames} stereo; "
         f"frames without a face {summary.frames_without_face}; rejected frames: {rejected}",
@@ -165,8 +168,8 @@ def format_summary(summary: LabSummary) -> str:
         *(["  data: synthetic (simulated rig); these labels say nothing about real people"]
           if summary.truth_windows else []),
         f"  model trained on: {summary.model_training_data} (see its card in models/)",
-        f"  wrote {summary.out_dir}/{RECORDING_DIR} (rosbag2, MCAP) and "
-        f"{summary.out_dir}/{JSONL_FILE}",
+        f"  wrote {summary.out_dir}/{RECORDING_DIR} (rosbag2, MCAP, "
+        f"{summary.recording_messages} messages) and {summary.out_dir}/{JSONL_FILE}",
     ])
 
 
@@ -270,11 +273,14 @@ class LabPipeline:
         return open_source(spec, self.rig_config, self.camera_config, duration_s, rate)
 
     def run(self, duration_s: float, out_dir: Path, progress: bool = True,
-            source: str = "sim", rate: float = 0.0, overlay: bool = False) -> LabSummary:
+            source: str = "sim", rate: float = 0.0, overlay: bool = False,
+            stop: Callable[[], str] | None = None) -> LabSummary:
         """Process up to ``duration_s`` seconds of sensor time from ``source``.
 
         Writes the /emotion recording and emotions.jsonl into ``out_dir``. Replayed
         sources run as fast as possible (``rate`` 0) or at ``rate`` x recorded timing.
+        ``stop``, polled between frames, ends the run early when it returns a reason (such
+        as a signal's name): the windows complete so far are still scored and written.
         """
         if not duration_s > 0.0:
             raise ConfigError(f"--duration must be positive, got {duration_s}")
@@ -284,12 +290,12 @@ class LabPipeline:
                                  "--out directory")
         sensor = self.open_source(source, duration_s, rate)
         try:
-            return self._run(sensor, duration_s, out_dir, progress, overlay)
+            return self._run(sensor, duration_s, out_dir, progress, overlay, stop)
         finally:
             sensor.close()
 
-    def _run(self, sensor: Source, duration_s: float, out_dir: Path,
-             progress: bool, overlay: bool) -> LabSummary:
+    def _run(self, sensor: Source, duration_s: float, out_dir: Path, progress: bool,
+             overlay: bool, stop: Callable[[], str] | None) -> LabSummary:
         out_dir.mkdir(parents=True, exist_ok=True)
         window_config = self.window_config
         if not isinstance(sensor, SimSource):
@@ -360,6 +366,9 @@ class LabPipeline:
             last_ns = 0
             events = iter(sensor.frames())
             while True:
+                if stop is not None and (reason := stop()):
+                    summary.stopped_by = reason
+                    break
                 t1 = time.perf_counter()
                 event = next(events, None)
                 spent["source"] += time.perf_counter() - t1
@@ -393,6 +402,7 @@ class LabPipeline:
             if first_ns is not None:
                 handle(windower.flush(last_ns + math.ceil(1e9 / sensor.nominal_fps)))
         summary.wall_s = time.perf_counter() - start
+        summary.recording_messages = bag.messages
         summary.sensor_s = summary.frames / sensor.nominal_fps
         summary.source_problems = dict(sensor.stats.problems)
         summary.frames_without_face = tracker.stats.frames_without_face

@@ -22,6 +22,7 @@ from typing import Any
 
 from affect_core.cli.common import DEFAULT_PARAMS
 from affect_core.errors import AffectError
+from affect_core.stop import StopSignals
 
 
 def _lab(args: argparse.Namespace) -> int:
@@ -30,10 +31,12 @@ def _lab(args: argparse.Namespace) -> int:
     pipeline = LabPipeline.from_params_file(args.params, model_path=args.model,
                                             preset=args.preset, num_people=args.people,
                                             seed=args.seed)
-    summary = pipeline.run(args.duration, Path(args.out), progress=not args.quiet,
-                           source=args.source, rate=args.rate, overlay=args.overlay)
+    with StopSignals() as stop:
+        summary = pipeline.run(args.duration, Path(args.out), progress=not args.quiet,
+                               source=args.source, rate=args.rate, overlay=args.overlay,
+                               stop=lambda: stop.name)
     print(format_summary(summary))
-    return 0
+    return stop.exit_code
 
 
 def _record(args: argparse.Namespace) -> int:
@@ -51,10 +54,12 @@ def _record(args: argparse.Namespace) -> int:
     duration_ns = int(round(args.duration * 1e9))
     first_ns = None
     try:
-        with SensorBagWriter(out, sensor.ir_camera) as writer:
+        with StopSignals() as stop, SensorBagWriter(out, sensor.ir_camera) as writer:
             bar = tqdm(total=int(args.duration * sensor.nominal_fps), desc="affect record",
                        unit="frame", disable=args.quiet)
             for event in sensor.frames():
+                if stop.requested:
+                    break
                 if event.ir is not None:
                     first_ns = event.ir.stamp_ns if first_ns is None else first_ns
                     if event.ir.stamp_ns - first_ns >= duration_ns:
@@ -66,8 +71,9 @@ def _record(args: argparse.Namespace) -> int:
         sensor.close()
     print(f"affect record: wrote {out} (rosbag2, MCAP) from {sensor.description}: "
           f"{sensor.stats.ir_frames} IR frames, {sensor.stats.stereo_pairs} stereo pairs, "
-          f"{writer.messages} messages")
-    return 0
+          f"{writer.messages} messages"
+          + (f"; stopped early by {stop.name}" if stop.requested else ""))
+    return stop.exit_code
 
 
 def _synth(args: argparse.Namespace) -> int:
@@ -88,6 +94,14 @@ def _synth(args: argparse.Namespace) -> int:
           f"frames, {summary.person_frames} person-frames, {summary.windows} windows"
           + (f", {summary.crops} crops ({summary.crops_missed} missed by the detector)"
              if args.mode == "crops" else f", {summary.stereo_frames} stereo pairs"))
+    return 0
+
+
+def _repair(args: argparse.Namespace) -> int:
+    from affect_core.sinks.repair import repair
+
+    for path in args.recording:
+        print(repair(Path(path)).describe())
     return 0
 
 
@@ -145,3 +159,8 @@ def add_parsers(sub: Any) -> None:
     synth.add_argument("--seed", type=int, default=None)
     synth.add_argument("--quiet", action="store_true", help="no progress bar")
     synth.set_defaults(func=_synth)
+
+    repair = sub.add_parser("repair", help="index a recording cut short by a crash so every "
+                            "reader opens it (keeps the original file)")
+    repair.add_argument("recording", nargs="+", help="rosbag2 (MCAP) recording directory")
+    repair.set_defaults(func=_repair)

@@ -35,15 +35,37 @@ class JsonLinesSink:
             self._file: IO[str] = self.path.open("w", encoding="utf-8")
         except OSError as err:
             raise RecordingError(f"cannot write {self.path}: {err.strerror}") from err
+        self.lines = 0
+        self.close_error = ""
+        self._failed: RecordingError | None = None
 
     def write(self, emotion: Emotion) -> None:
         """Write one Emotion."""
-        self._file.write(json.dumps(nan_to_none(emotion_record(emotion)), allow_nan=False) + "\n")
-        self._file.flush()
+        line = json.dumps(nan_to_none(emotion_record(emotion)), allow_nan=False) + "\n"
+        if self._failed is not None:
+            raise self._failed
+        try:
+            self._file.write(line)
+            self._file.flush()
+        except OSError as err:
+            self._failed = RecordingError(f"cannot write {self.path}: {err.strerror or err}; "
+                                          f"the {self.lines} lines before stay in it")
+            raise self._failed from err
+        self.lines += 1
 
     def close(self) -> None:
-        """Close the file."""
-        self._file.close()
+        """Close the file; after a write error, the line it refused is not retried.
+
+        Closing flushes that line once more and fails the same way; the file is closed
+        regardless and the first error is the one reported.
+        """
+        try:
+            self._file.close()
+        except OSError as err:
+            if self._failed is None:
+                raise RecordingError(f"cannot close {self.path}: {err.strerror or err}; the "
+                                     f"{self.lines} lines before stay in it") from err
+            self.close_error = err.strerror or str(err)
 
     def __enter__(self) -> JsonLinesSink:
         return self

@@ -73,6 +73,20 @@ def _check_encoding(frame: ImageFrame, expected: str, where: str) -> None:
                           f"ir_camera encoding parameter to {frame.encoding} if that is right")
 
 
+def _unclosed_hint(path: Path) -> str:
+    """Say how to repair a recording whose writer died, when that is what went wrong."""
+    from affect_core.errors import RecordingError
+    from affect_core.sinks.repair import recording_closed
+
+    try:
+        if path.is_dir() and not recording_closed(path):
+            return (f"; its writer stopped before closing it (a crash or kill): run "
+                    f"`affect repair {path}` to index what it holds")
+    except (RecordingError, OSError):
+        return ""
+    return ""
+
+
 class BagSource:
     """A rosbag2 recording (MCAP or SQLite) of the sensor topics, replayed in stamp order."""
 
@@ -88,7 +102,8 @@ class BagSource:
             self._reader = Reader(self.path)
             self._reader.open()
         except (ReaderError, FileNotFoundError, NotADirectoryError) as err:
-            raise SourceError(f"cannot open recording {self.path}: {err}") from err
+            raise SourceError(f"cannot open recording {self.path}: {err}"
+                              + _unclosed_hint(self.path)) from err
         topics = {c.topic for c in self._reader.connections}
         if IR_TOPIC not in topics:
             self._reader.close()
