@@ -162,6 +162,10 @@ class Windower:
         self.stats = WindowStats()
         self._window_ns = int(round(config.window_s * 1e9))
         self._hop_ns = int(round(config.hop_s * 1e9))
+        if self._window_ns <= 0 or self._hop_ns <= 0:
+            # A zero hop would never advance the windows: the emit loop would not end.
+            raise ConfigError(f"window_s and hop_s must be at least 1 ns, got "
+                              f"{config.window_s} and {config.hop_s}")
         self._lateness_ns = int(round(config.allowed_lateness_s * 1e9))
         self._jump_ns = int(round(config.clock_jump_s * 1e9))
         # Bounded memory: a person's buffer never holds more than one window plus the
@@ -256,6 +260,9 @@ class Windower:
     def _emit_until(self, horizon_ns: int) -> list[FaceWindow]:
         windows: list[FaceWindow] = []
         while self._next_end_ns <= horizon_ns:
+            self._skip_empty_windows(horizon_ns)
+            if self._next_end_ns > horizon_ns:
+                break
             end = self._next_end_ns
             start = end - self._window_ns
             for person_id in sorted(self._people):
@@ -266,15 +273,32 @@ class Windower:
                         entry.used = True
                     windows.append(self._make_window(person_id, start, end, inside))
             self._next_end_ns += self._hop_ns
-            next_start = self._next_end_ns - self._window_ns
-            for person_id in list(self._people):
-                person = self._people[person_id]
-                while person.entries and person.entries[0].obs.stamp_ns < next_start:
-                    self._retire(person, "late")
-                if not person.entries:
-                    del self._people[person_id]
+            self._retire_before(self._next_end_ns - self._window_ns)
         self.stats.windows_emitted += len(windows)
         return windows
+
+    def _skip_empty_windows(self, horizon_ns: int) -> None:
+        """Jump over the windows up to ``horizon_ns`` that cannot hold an observation.
+
+        A window ending at or before the oldest buffered stamp holds nothing, so a clock
+        leaping forward (a camera switching from boot to epoch time) costs one step here
+        instead of one turn of the emit loop per hop in between.
+        """
+        oldest = [p.entries[0].obs.stamp_ns for p in self._people.values() if p.entries]
+        limit_ns = min([horizon_ns, *oldest])
+        if limit_ns < self._next_end_ns:
+            return
+        self._next_end_ns += ((limit_ns - self._next_end_ns) // self._hop_ns + 1) * self._hop_ns
+        self._retire_before(self._next_end_ns - self._window_ns)
+
+    def _retire_before(self, start_ns: int) -> None:
+        """Retire what no window from ``start_ns`` on can hold, and people left with nothing."""
+        for person_id in list(self._people):
+            person = self._people[person_id]
+            while person.entries and person.entries[0].obs.stamp_ns < start_ns:
+                self._retire(person, "late")
+            if not person.entries:
+                del self._people[person_id]
 
     def _pick_samples(self, start_ns: int, end_ns: int,
                       inside: list[_Entry]) -> list[FaceObservation]:
