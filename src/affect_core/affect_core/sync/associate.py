@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from typing import Generic, TypeVar
 
 from affect_core.errors import ConfigError
+from affect_core.sync.synchronizer import MAX_SPAN_S
 
 P = TypeVar("P")
 S = TypeVar("S")
@@ -53,8 +54,8 @@ class NearestAssociator(Generic[P, S]):
     """Pairs primary items with the nearest secondary item in time (module docstring)."""
 
     def __init__(self, max_age_s: float, max_pending: int = 64, history: int = 16) -> None:
-        if max_age_s < 0.0:
-            raise ConfigError(f"max_age_s must not be negative, got {max_age_s}")
+        if not 0.0 <= max_age_s <= MAX_SPAN_S:  # NaN fails too
+            raise ConfigError(f"max_age_s must be in [0, {MAX_SPAN_S:.0e}] s, got {max_age_s}")
         self.max_age_ns = int(round(max_age_s * 1e9))
         self.max_pending = max_pending
         self.history = history

@@ -46,6 +46,8 @@ T = TypeVar("T")
 
 POLICIES = ("exact", "approximate")
 DROP_REASONS = ("queue_overflow", "duplicate_stamp", "unmatched_at_end")
+# Longest time span a setting may give (about 31 years): beyond it nanoseconds leave int64.
+MAX_SPAN_S = 1e9
 
 
 @dataclass
@@ -78,6 +80,8 @@ class Synchronizer(Generic[T]):
             raise ConfigError(f"unknown policy {policy!r}; use one of {', '.join(POLICIES)}")
         if queue_size < 1:
             raise ConfigError(f"queue_size must be at least 1, got {queue_size}")
+        if not 0.0 <= slop_s <= MAX_SPAN_S:  # NaN fails too
+            raise ConfigError(f"slop must be in [0, {MAX_SPAN_S:.0e}] s, got {slop_s}")
         if policy == "approximate" and not slop_s > 0.0:
             raise ConfigError(f"the approximate policy needs a positive slop, got {slop_s}")
         self.policy = policy
