@@ -36,6 +36,6 @@ setup(
     license='Apache-2.0',
     tests_require=['pytest'],
     entry_points={
-        'console_scripts': [f'{node} = {PACKAGE}.{node}_node:main' for node in NODES],
+        'console_scripts': [f'{node} = {PACKAGE}.entry:{node}' for node in NODES],
     },
 )

@@ -21,26 +21,29 @@ model_path (an ONNX emotion model; empty keeps the parameter file's or the shipp
 rviz (true: also open rviz2 with the affect configuration), overlay (true: also draw
 /affect/overlay, the IR frame with boxes, labels, confidence and attention; opt-in because
 it republishes raw frames), extrinsics_file (the static transforms between the cameras,
-from calibration).
+from calibration), sensors (false: start neither sim_rig nor ir_camera, for sensor topics
+that come from elsewhere, e.g. ros2 bag play), respawn (true: launch restarts a node that
+dies, after respawn_delay seconds; default false).
+
+The lifecycle nodes (face_tracker, emotion_vit) get ``autostart: true`` and configure
+and activate themselves, so a respawned one comes back active with nobody to drive it.
+With respawn:=true a node that exits because of a bad parameter or an unusable model is
+restarted too, every respawn_delay seconds, each time with the same fatal message.
+Ctrl-C stops every node cleanly (each reports "process has finished cleanly").
 """
 
 import os
 
 from ament_index_python.packages import get_package_share_directory
 from launch import LaunchDescription
-from launch.actions import DeclareLaunchArgument, EmitEvent, OpaqueFunction
-from launch.actions import RegisterEventHandler
-from launch.conditions import IfCondition, UnlessCondition
-from launch.events import matches_action
+from launch.actions import DeclareLaunchArgument, OpaqueFunction
+from launch.conditions import IfCondition
 from launch.substitutions import LaunchConfiguration
 from launch_ros.actions import LifecycleNode, Node
-from launch_ros.event_handlers import OnStateTransition
-from launch_ros.events.lifecycle import ChangeState
-from lifecycle_msgs.msg import Transition
 import yaml
 
 STAGES = ('stereo_depth', 'face_tracker', 'window_sync', 'emotion_vit', 'confidence_fusion')
-# Nodes that load models on configure; the launch configures and activates them.
+# Nodes that load models on configure; they configure and activate themselves (autostart).
 LIFECYCLE_STAGES = ('face_tracker', 'emotion_vit')
 
 
@@ -55,11 +58,21 @@ def _detector(params_file, use_sim):
     return 'blob' if use_sim else 'blazeface'
 
 
+def _is_true(context, name):
+    return LaunchConfiguration(name).perform(context).lower() in ('true', '1')
+
+
 def _graph(context, *args, **kwargs):
     params_file = LaunchConfiguration('params_file').perform(context)
     model_path = LaunchConfiguration('model_path').perform(context)
-    use_sim = LaunchConfiguration('use_sim').perform(context).lower() in ('true', '1')
+    use_sim = _is_true(context, 'use_sim')
+    restart = {'respawn': _is_true(context, 'respawn'),
+               'respawn_delay': float(LaunchConfiguration('respawn_delay').perform(context))}
+    sensor = 'sim_rig' if use_sim else 'ir_camera'
     nodes = []
+    if _is_true(context, 'sensors'):
+        nodes.append(Node(package='affect_ros', executable=sensor, name=sensor,
+                          parameters=[params_file], output='screen', **restart))
     for stage in STAGES:
         parameters = [params_file]
         if stage == 'emotion_vit' and model_path:
@@ -67,29 +80,13 @@ def _graph(context, *args, **kwargs):
         if stage == 'face_tracker':
             parameters.append({'detector': _detector(params_file, use_sim)})
         if stage in LIFECYCLE_STAGES:
-            nodes += _lifecycle(stage, parameters)
+            nodes.append(LifecycleNode(
+                package='affect_ros', executable=stage, name=stage, namespace='',
+                parameters=[*parameters, {'autostart': True}], output='screen', **restart))
             continue
         nodes.append(Node(package='affect_ros', executable=stage, name=stage,
-                          parameters=parameters, output='screen'))
+                          parameters=parameters, output='screen', **restart))
     return nodes
-
-
-def _lifecycle(stage, parameters):
-    """Start a lifecycle node, configure it, and activate it once it is configured."""
-    node = LifecycleNode(package='affect_ros', executable=stage, name=stage, namespace='',
-                         parameters=parameters, output='screen')
-
-    def change(transition):
-        return EmitEvent(event=ChangeState(lifecycle_node_matcher=matches_action(node),
-                                           transition_id=transition))
-
-    return [
-        node,
-        RegisterEventHandler(OnStateTransition(
-            target_lifecycle_node=node, goal_state='inactive',
-            entities=[change(Transition.TRANSITION_ACTIVATE)])),
-        change(Transition.TRANSITION_CONFIGURE),
-    ]
 
 
 def _transforms(context, *args, **kwargs):
@@ -115,7 +112,6 @@ def _transforms(context, *args, **kwargs):
 
 def generate_launch_description():
     share = get_package_share_directory('affect_bringup')
-    use_sim = LaunchConfiguration('use_sim')
     params_file = LaunchConfiguration('params_file')
     return LaunchDescription([
         DeclareLaunchArgument('use_sim', default_value='true',
@@ -131,10 +127,13 @@ def generate_launch_description():
         DeclareLaunchArgument('extrinsics_file',
                               default_value=os.path.join(share, 'config', 'extrinsics.yaml'),
                               description='static transforms between the cameras'),
-        Node(package='affect_ros', executable='sim_rig', name='sim_rig',
-             parameters=[params_file], output='screen', condition=IfCondition(use_sim)),
-        Node(package='affect_ros', executable='ir_camera', name='ir_camera',
-             parameters=[params_file], output='screen', condition=UnlessCondition(use_sim)),
+        DeclareLaunchArgument('sensors', default_value='true',
+                              description='start the sensor node (false: the IR and depth '
+                                          'topics come from elsewhere, e.g. ros2 bag play)'),
+        DeclareLaunchArgument('respawn', default_value='false',
+                              description='restart a node that dies'),
+        DeclareLaunchArgument('respawn_delay', default_value='2.0',
+                              description='seconds before a node that died is restarted'),
         OpaqueFunction(function=_transforms),
         OpaqueFunction(function=_graph),
         Node(package='affect_ros', executable='overlay', name='overlay',

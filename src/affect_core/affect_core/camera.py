@@ -46,6 +46,12 @@ PARAMS: tuple[ParamSpec, ...] = (
               "bag:PATH to replay a recording"),
     ParamSpec("rate", 1.0, "replay speed: 1 = recorded timing, 0 = as fast as possible",
               0.0, 100.0),
+    ParamSpec("reconnect_attempts", 8,
+              "reopen a camera that stops giving frames this many times in a row, then give "
+              "up", 0, 1000),
+    ParamSpec("reconnect_backoff_max_s", 5.0,
+              "longest wait between reconnection attempts in seconds (the wait doubles from "
+              "0.1 s up to this)", 0.01, 60.0),
 )
 
 
@@ -62,6 +68,8 @@ class IrCameraConfig:
     camera_info_url: str = ""
     source: str = ""
     rate: float = 1.0
+    reconnect_attempts: int = 8
+    reconnect_backoff_max_s: float = 5.0
 
     @classmethod
     def from_params(cls, given: Mapping[str, Any]) -> IrCameraConfig:

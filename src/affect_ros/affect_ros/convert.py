@@ -18,6 +18,7 @@ import math
 from typing import List, Optional, Sequence
 
 from affect_core.calibration import Calibration
+from affect_core.errors import InputError
 from affect_core.markers import LabelMarker
 from affect_core.sinks.records import emotion_record
 from affect_core.types import CameraModel, Emotion, FaceFrame, FaceObservation, FaceWindow
@@ -27,7 +28,7 @@ from affect_msgs.msg import FaceObservation as FaceObservationMsg
 from affect_msgs.msg import FaceObservationArray, FaceWindow as FaceWindowMsg
 from affect_msgs.msg import WindowPrediction as WindowPredictionMsg
 from builtin_interfaces.msg import Time
-from cv_bridge import CvBridge
+from cv_bridge import CvBridge, CvBridgeError
 from geometry_msgs.msg import Point, Quaternion
 import numpy as np
 from rosidl_runtime_py.set_message import set_message_fields
@@ -36,6 +37,9 @@ from std_msgs.msg import ColorRGBA, Header
 from visualization_msgs.msg import Marker
 
 _BRIDGE = CvBridge()
+# Frames larger than this on a side are refused before conversion (the largest sensor
+# this suite reads is a few megapixels; an 8000x8000 frame is a fault, not a picture).
+MAX_IMAGE_SIDE_PX = 4096
 
 
 def to_time(stamp_ns: int) -> Time:
@@ -57,8 +61,24 @@ def image_to_msg(frame: ImageFrame) -> Image:
 
 
 def msg_to_image(msg: Image) -> ImageFrame:
-    """Convert a sensor_msgs/Image to an ImageFrame, keeping its encoding (cv_bridge)."""
-    data = _BRIDGE.imgmsg_to_cv2(msg, desired_encoding='passthrough')
+    """
+    Convert a sensor_msgs/Image to an ImageFrame, keeping its encoding (cv_bridge).
+
+    An empty, oversized or inconsistent message (data shorter or longer than height x
+    step, an encoding cv_bridge does not know) raises InputError saying which.
+    """
+    size = f'{msg.width}x{msg.height} {msg.encoding!r} image'
+    if msg.width == 0 or msg.height == 0:
+        raise InputError(f'empty {size}')
+    if max(msg.width, msg.height) > MAX_IMAGE_SIDE_PX:
+        raise InputError(f'{size} is larger than {MAX_IMAGE_SIDE_PX} px a side')
+    if len(msg.data) != msg.step * msg.height:
+        raise InputError(f'{size}: {len(msg.data)} bytes of data, but height x step is '
+                         f'{msg.step * msg.height}')
+    try:
+        data = _BRIDGE.imgmsg_to_cv2(msg, desired_encoding='passthrough')
+    except (CvBridgeError, TypeError, ValueError) as err:
+        raise InputError(f'unreadable {size}: {err}') from err
     return ImageFrame(to_ns(msg.header.stamp), msg.header.frame_id, msg.encoding, data)
 
 

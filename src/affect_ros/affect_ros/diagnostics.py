@@ -22,13 +22,14 @@ processing time above ``diagnostics.max_processing_ms``, or a drop counter grew,
 OK otherwise; both thresholds are parameters of every node. Defaults: the camera stages
 warn below 80 % (sim_rig) or 50 % (a live ir_camera) of their frame rate and above two
 frame periods of processing; window-level stages (one output per person per hop) have
-no rate floor, since an empty room is not a fault.
+no rate floor, since an empty room is not a fault. A node that has given up (a camera
+that did not come back) reports ERROR with the reason (``fault``).
 """
 
 from collections import deque
 import threading
 import time
-from typing import Any, Callable, Deque, Dict
+from typing import Any, Callable, Deque, Dict, List
 
 from diagnostic_msgs.msg import DiagnosticStatus
 from diagnostic_updater import Updater
@@ -61,6 +62,7 @@ class StageDiagnostics:
         self._counters: Dict[str, Callable[[], Any]] = {}
         self._drop_counters: Dict[str, Callable[[], int]] = {}
         self._last_drops: Dict[str, int] = {}
+        self._faults: List[Callable[[], str]] = []
         self._updater = Updater(node, 1.0)
         self._updater.setHardwareID('affect')
         self._updater.add(task, self._produce)
@@ -79,6 +81,10 @@ class StageDiagnostics:
     def drops(self, key: str, getter: Callable[[], int]) -> None:
         """Report a drop counter; its growth turns the status to WARN."""
         self._drop_counters[key] = getter
+
+    def fault(self, getter: Callable[[], str]) -> None:
+        """Report ERROR with ``getter()``'s text whenever it is not empty."""
+        self._faults.append(getter)
 
     def _produce(self, stat: Any) -> Any:
         now = time.monotonic()
@@ -105,6 +111,10 @@ class StageDiagnostics:
             level, message = DiagnosticStatus.WARN, '; '.join(problems)
         if self._min_rate_hz > 0.0 and rate_hz == 0.0:
             level, message = DiagnosticStatus.ERROR, 'no output in the last period'
+        for getter in self._faults:
+            text = getter()
+            if text:
+                level, message = DiagnosticStatus.ERROR, text
         stat.summary(level, message)
         stat.add('rate_hz', f'{rate_hz:.2f}')
         stat.add('outputs', str(total))

@@ -39,8 +39,7 @@ class EmotionVitNode(StageLifecycleNode):
     def __init__(self) -> None:
         super().__init__('emotion_vit', PARAMS)
         self._diagnostics = StageDiagnostics(self, 'windows', 0.0, 100.0)
-        self._diagnostics.value('state',
-                                lambda: 'configured' if self._stage else 'unconfigured')
+        self._diagnostics.value('state', lambda: self.lifecycle_state)
         self._diagnostics.value('model_id', lambda: self._stage.model.metadata.model_id
                                 if self._stage else '')
         self._diagnostics.value('execution_provider', lambda: self._stage.model.provider

@@ -48,15 +48,22 @@ class FaceTrackerNode(StageLifecycleNode):
         super().__init__('face_tracker', PARAMS)
         self._camera = None
         self._association: Optional[NearestAssociation] = None
+        self.unreadable_frames = 0  # messages refused before the tracker saw them
         self._diagnostics = StageDiagnostics(self, 'frames', 10.0, 16.7)
-        self._diagnostics.value('state',
-                                lambda: 'configured' if self._stage else 'unconfigured')
-        self._diagnostics.drops('rejected_frames', lambda: self._stat('rejected_frames'))
-        for name in ('frames_without_face', 'tracks_started', 'tracks_reidentified',
-                     'frames_without_landmarks', 'frames_depth_invalid'):
-            self._diagnostics.value(name, lambda name=name: self._stat(name))
-        self._diagnostics.value('frames_without_depth', lambda: (
+        self._diagnostics.value('state', lambda: self.lifecycle_state)
+        self._diagnostics.drops('rejected_frames', lambda: (
+            self._stat('rejected_frames') + self.unreadable_frames))
+        # Depth that stops, or depth without a reading at the face: IR-only, reported.
+        self._diagnostics.drops('frames_without_depth', lambda: (
             self._association.core.stats.without_secondary if self._association else 0))
+        self._diagnostics.drops('frames_depth_invalid',
+                                lambda: self._stat('frames_depth_invalid'))
+        self._diagnostics.drops('frames_out_of_order', lambda: self._stat('frames_out_of_order'))
+        for name in ('frames_without_face', 'tracks_started', 'tracks_reidentified',
+                     'frames_without_landmarks', 'clock_resets'):
+            self._diagnostics.value(name, lambda name=name: self._stat(name))
+        self._diagnostics.value('depth_association_restarts', lambda: (
+            self._association.restarts if self._association else 0))
 
     def _stat(self, name: str) -> int:
         return int(getattr(self._stage.stats, name)) if self._stage else 0
@@ -94,12 +101,17 @@ class FaceTrackerNode(StageLifecycleNode):
             return
         started = time.perf_counter()
         try:
-            faces = tracker.process(msg_to_image(msg),
-                                    msg_to_image(depth) if depth is not None else None)
+            try:
+                ir_frame = msg_to_image(msg)
+                depth_frame = msg_to_image(depth) if depth is not None else None
+            except InputError:
+                self.unreadable_frames += 1
+                raise
+            faces = tracker.process(ir_frame, depth_frame)
         except InputError as err:
-            self.get_logger().error(
-                f'IR frame rejected ({tracker.stats.rejected_frames} so far): {err}',
-                throttle_duration_sec=5.0)
+            rejected = tracker.stats.rejected_frames + self.unreadable_frames
+            self.get_logger().error(f'IR frame rejected ({rejected} so far): {err}',
+                                    throttle_duration_sec=5.0)
             return
         self._pub.publish(face_frame_to_msg(faces))
         self._diagnostics.output(time.perf_counter() - started)

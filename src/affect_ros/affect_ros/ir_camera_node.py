@@ -17,7 +17,9 @@ ir_camera: an IR camera, or a replayed recording, on /ir/image_raw.
 
 The device (V4L2/UVC through OpenCV, Y16 or GREY) is read on a thread of its own, so a
 slow or vanished camera never blocks the node's executor; it reconnects with back-off
-and gives up with a message. With ``source`` set to video:PATH, frames:DIR or bag:PATH
+and gives up after ``reconnect_attempts`` with an error in the log and on /diagnostics
+(ERROR, "gave up: ..."), staying up without publishing until a parameter change opens
+the device again. With ``source`` set to video:PATH, frames:DIR or bag:PATH
 it replays at the recorded timing (``rate``), publishing stereo pairs too where the
 recording has them. /ir/camera_info comes from ``camera_info_url``
 (camera_info_manager's format), or from the recording.
@@ -31,7 +33,7 @@ from affect_core.calibration import load_calibration
 from affect_core.camera import IrCameraConfig, PARAMS
 from affect_core.errors import AffectError
 from affect_core.sim.rig import RigConfig
-from affect_core.sources.concrete import open_source
+from affect_core.sources.concrete import open_source, RECONNECTING
 from affect_core.types import CameraModel, ImageFrame
 from affect_ros.diagnostics import StageDiagnostics
 from affect_ros.params import ParameterBinding
@@ -47,6 +49,8 @@ class IrCameraNode(Node):
         super().__init__('ir_camera')
         self._stop = threading.Event()
         self._thread: Optional[threading.Thread] = None
+        self._source: Any = None
+        self.failure = ''
         self.frames = 0
         self._sensors = SensorPublishers(self)
         self._params = ParameterBinding(self, PARAMS, self._configure)
@@ -55,6 +59,9 @@ class IrCameraNode(Node):
         self._diagnostics = StageDiagnostics(self, 'frames', 0.5 * fps if live else 0.0,
                                              1000.0 / fps)
         self._diagnostics.value('source', lambda: self._params.values['source'] or 'device')
+        self._diagnostics.value('reconnects', lambda: self._source.stats.problems.get(
+            RECONNECTING, 0) if self._source is not None else 0)
+        self._diagnostics.fault(lambda: self.failure)
         self._configure(self._params.values)
 
     def _configure(self, values: Dict[str, Any]) -> None:
@@ -65,6 +72,7 @@ class IrCameraNode(Node):
         source = open_source(spec, RigConfig(), config, math.inf, config.rate)
         self._halt()
         self._stop.clear()
+        self._source, self.failure = source, ''
         self._thread = threading.Thread(target=self._read, args=(source, config, camera),
                                         daemon=True)
         self._thread.start()
@@ -73,6 +81,9 @@ class IrCameraNode(Node):
     def _halt(self) -> None:
         if self._thread is not None:
             self._stop.set()
+            cancel = getattr(self._source, 'cancel', None)  # a camera's back-off wait
+            if cancel is not None:
+                cancel()
             self._thread.join(timeout=5.0)
 
     def _read(self, source: Any, config: IrCameraConfig,
@@ -91,7 +102,9 @@ class IrCameraNode(Node):
                 self.get_logger().info(f'{source.description} ended after {self.frames} '
                                        'frames')
         except AffectError as err:
-            self.get_logger().error(f'{source.description} stopped: {err}')
+            self.failure = f'gave up: {source.description} stopped: {err}'
+            self.get_logger().error(f'{source.description} stopped: {err}; not publishing '
+                                    'until a parameter change reopens it')
         finally:
             for problem, count in source.stats.problems.items():
                 self.get_logger().warn(f'{problem} ({count}x)')

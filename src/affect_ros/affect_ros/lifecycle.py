@@ -20,6 +20,12 @@ mismatched model fails that transition with the reason, and the node stays uncon
 instead of crashing. The publisher and subscriptions exist only while configured, and are
 released on cleanup and shutdown. A parameter change rebuilds the stage at once when
 configured.
+
+With ``autostart`` (lab.launch.py sets it) the node configures and activates itself as
+soon as it spins, so a node that launch respawns after a crash comes back active with
+nobody to drive it; a configure that fails leaves it unconfigured, with the reason in
+the log. On SIGINT or SIGTERM the runner winds it down: deactivate when active, then
+shut down (finalized), releasing everything.
 """
 
 from typing import Any, Dict, List, Optional, Sequence, Tuple
@@ -27,6 +33,7 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 from affect_core.errors import AffectError
 from affect_core.params import ParamSpec
 from affect_ros.params import ParameterBinding
+from rcl_interfaces.msg import ParameterDescriptor
 from rclpy.lifecycle import Node as LifecycleNode
 from rclpy.lifecycle import State, TransitionCallbackReturn
 
@@ -40,6 +47,26 @@ class StageLifecycleNode(LifecycleNode):
         self._pub: Any = None
         self._subscriptions_held: List[Any] = []
         self._params = ParameterBinding(self, tuple(specs), self._reload)
+        self.lifecycle_state = 'unconfigured'
+        autostart = self.declare_parameter('autostart', False, ParameterDescriptor(
+            description='configure and activate at start (a respawned node comes back '
+                        'active)', read_only=True)).value
+        self._autostart_timer = self.create_timer(0.0, self._autostart) if autostart else None
+
+    def _autostart(self) -> None:
+        self.destroy_timer(self._autostart_timer)
+        self._autostart_timer = None
+        if self.trigger_configure() == TransitionCallbackReturn.SUCCESS:
+            self.trigger_activate()
+
+    def wind_down(self) -> None:
+        """Deactivate if active, then shut down (finalized), releasing everything."""
+        was = self.lifecycle_state
+        if self.lifecycle_state == 'active':
+            self.trigger_deactivate()
+        if self.lifecycle_state != 'finalized':
+            self.trigger_shutdown()
+        self.get_logger().info(f'lifecycle {was} -> {self.lifecycle_state}')
 
     def _load(self, values: Dict[str, Any]) -> Any:
         """Build the stage from validated parameter values (raises AffectError)."""
@@ -61,16 +88,33 @@ class StageLifecycleNode(LifecycleNode):
             self.get_logger().error(f'cannot configure: {err}')
             return TransitionCallbackReturn.FAILURE
         self._pub, self._subscriptions_held = self._connect()
+        self.lifecycle_state = 'inactive'
         return TransitionCallbackReturn.SUCCESS
+
+    def on_activate(self, state: State) -> TransitionCallbackReturn:
+        """Activate the lifecycle publisher."""
+        result = super().on_activate(state)
+        if result == TransitionCallbackReturn.SUCCESS:
+            self.lifecycle_state = 'active'
+        return result
+
+    def on_deactivate(self, state: State) -> TransitionCallbackReturn:
+        """Deactivate the lifecycle publisher."""
+        result = super().on_deactivate(state)
+        if result == TransitionCallbackReturn.SUCCESS:
+            self.lifecycle_state = 'inactive'
+        return result
 
     def on_cleanup(self, state: State) -> TransitionCallbackReturn:
         """Release the stage and the interfaces."""
         self._release()
+        self.lifecycle_state = 'unconfigured'
         return TransitionCallbackReturn.SUCCESS
 
     def on_shutdown(self, state: State) -> TransitionCallbackReturn:
         """Release everything on the way out."""
         self._release()
+        self.lifecycle_state = 'finalized'
         return TransitionCallbackReturn.SUCCESS
 
     def _release(self) -> None:

@@ -12,61 +12,65 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""The main() shared by every node, written for both Humble and Jazzy."""
+"""
+The main() shared by every node, written for both Humble and Jazzy.
+
+SIGINT and SIGTERM are a request to stop (affect_ros.stopping), not an interruption:
+rclpy is initialised without its own signal handlers, which would shut the context down
+under a callback that is still publishing. The executor spins until a stop is asked;
+then a lifecycle node is deactivated and shut down (finalized), the node is destroyed
+(its timers, publishers, subscriptions and services with it), rclpy is shut down, and
+the process exits 0, which launch reports as "process has finished cleanly". A bad
+parameter or an unusable model exits 1 once, with the reason.
+"""
 
 import sys
 from typing import Callable, List, Optional
 
 from affect_core.errors import AffectError
+from affect_ros.lifecycle import StageLifecycleNode
+from affect_ros.stopping import STOP
 import rclpy
-from rclpy.executors import ExternalShutdownException
+from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
 from rclpy.node import Node
+from rclpy.signals import SignalHandlerOptions
 
-
-def _caused_by_interrupt(err: BaseException) -> bool:
-    seen = set()
-    cause: Optional[BaseException] = err
-    while cause is not None and id(cause) not in seen:
-        if isinstance(cause, KeyboardInterrupt):
-            return True
-        seen.add(id(cause))
-        cause = cause.__cause__ or cause.__context__
-    return False
+# How often the executor wakes to see whether a stop was asked (seconds).
+STOP_POLL_S = 0.1
 
 
 def run_node(factory: Callable[[], Node], args: Optional[List[str]] = None) -> None:
-    """Initialise rclpy, spin the node until shutdown, and clean up either way."""
-    rclpy.init(args=args)
+    """Initialise rclpy, spin the node until a stop is asked, and wind it down cleanly."""
+    STOP.install()
+    rclpy.init(args=args, signal_handler_options=SignalHandlerOptions.NO)
+    executor = SingleThreadedExecutor()
     node = None
+    failed = False
     try:
         node = factory()
-        rclpy.spin(node)
+        executor.add_node(node)
+        while not STOP.requested and rclpy.ok():
+            executor.spin_once(timeout_sec=STOP_POLL_S)
     except (KeyboardInterrupt, ExternalShutdownException):
-        pass
+        pass  # SIGINT before the handlers were installed, or rclpy shut down elsewhere
     except AffectError as err:
         # A bad parameter or a missing model: say why once and exit, never respawn-loop.
         rclpy.logging.get_logger('affect').fatal(str(err))
-        sys.exit(1)
-    except Exception as err:
-        # Ctrl-C while a library is still importing (ONNX Runtime, OpenCV) surfaces as that
-        # library's own error; it is still a request to stop, not a failure.
-        if not _caused_by_interrupt(err):
-            raise
+        failed = True
     finally:
         if node is not None:
+            if STOP.requested:
+                node.get_logger().info(f'{STOP.name}: shutting down')
+            _wind_down(node)
+            executor.remove_node(node)
             node.destroy_node()
-        _shut_down()
-
-
-def _shut_down() -> None:
-    """
-    Shut rclpy down unless its SIGINT handler already has.
-
-    The handler runs on its own thread: between try_shutdown's check and its call the
-    context may already be shut down, which rclpy reports as an RCLError.
-    """
-    try:
+        executor.shutdown()
         rclpy.try_shutdown()
-    except Exception as err:  # rclpy's RCLError lives in its private C extension
-        if rclpy.ok():
-            raise err
+        STOP.ignore_further()
+    if failed:
+        sys.exit(1)
+
+
+def _wind_down(node: Node) -> None:
+    if isinstance(node, StageLifecycleNode) and rclpy.ok():
+        node.wind_down()

@@ -17,7 +17,7 @@
 import time
 from typing import Any, Dict
 
-from affect_core.window import PARAMS, WindowConfig, Windower
+from affect_core.window import DROP_REASONS, PARAMS, WindowConfig, Windower
 from affect_msgs.msg import FaceObservationArray, FaceWindow
 from affect_ros.convert import msg_to_face_frame, window_to_msg
 from affect_ros.diagnostics import StageDiagnostics
@@ -46,6 +46,10 @@ class WindowSyncNode(Node):
                                 lambda: sum(self._windower.stats.dropped.values()))
         self._diagnostics.value('observations_received',
                                 lambda: self._windower.stats.observations_received)
+        self._diagnostics.value('clock_resets', lambda: self._windower.stats.clock_resets)
+        for reason in DROP_REASONS:
+            self._diagnostics.value(f'dropped {reason}',
+                                    lambda r=reason: self._windower.stats.dropped.get(r, 0))
 
     def _configure(self, values: Dict[str, Any]) -> None:
         self._windower = Windower(WindowConfig.from_params(values))

@@ -133,6 +133,9 @@ _SHAPE_LAG_NS = 100_000_000  # apparent shape change is measured over 100 ms
 _POSE_LAG_NS = 250_000_000  # angular speed is measured over 250 ms
 _RECENT_NS = 100_000_000
 _THUMB_PX = 16
+# A stamp this far behind the previous frame's is a clock jump (a replay loop): the
+# tracker starts again; a smaller step back, or the same stamp, is a frame out of order.
+CLOCK_JUMP_NS = 1_000_000_000
 _WIDTH_SAMPLES = 31
 
 
@@ -219,6 +222,8 @@ class TrackerStats:
     tracks_lost: int = 0
     detector_runs: int = 0
     rejected_frames: int = 0
+    frames_out_of_order: int = 0
+    clock_resets: int = 0
 
 
 def square_crop(image: npt.NDArray[np.generic], box_px: tuple[int, int, int, int],
@@ -277,6 +282,7 @@ class FaceTracker:
     def process(self, ir: ImageFrame, depth: ImageFrame | None = None) -> FaceFrame:
         """Find, track and measure the faces of one IR frame, with its associated depth."""
         self._validate(ir, depth)
+        self._check_order(ir.stamp_ns)
         self.stats.frames += 1
         if depth is not None:
             self.stats.frames_with_depth += 1
@@ -321,6 +327,22 @@ class FaceTracker:
         if problem:
             self.stats.rejected_frames += 1
             raise InputError(problem)
+
+    def _check_order(self, stamp_ns: int) -> None:
+        """Skip, with a count, a frame not after the previous one; restart on a jump back."""
+        last = self._last_stamp_ns
+        if last is None or stamp_ns > last:
+            return
+        if last - stamp_ns > CLOCK_JUMP_NS:
+            self.stats.clock_resets += 1
+            self.stats.tracks_lost += len(self._tracks)
+            self._tracks = []
+            self._need_detect = True
+            self._last_stamp_ns = None
+            return
+        self.stats.frames_out_of_order += 1
+        raise InputError(f"frame out of order or a duplicate, skipped; stamped {stamp_ns} ns, "
+                         f"not after the previous one ({last} ns)")
 
     def _expire(self, stamp_ns: int) -> None:
         timeout_ns = int(self.config.track_timeout_s * 1e9)

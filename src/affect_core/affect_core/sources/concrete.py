@@ -17,6 +17,7 @@
 from __future__ import annotations
 
 import json
+import threading
 import time
 from dataclasses import replace
 from collections.abc import Iterator
@@ -294,28 +295,39 @@ class VideoSource:
         self._capture.release()
 
 
+RECONNECTING = "camera read failed; reconnecting"  # the problem a reconnection counts as
+
+
 class CameraSource:
     """A live IR camera that reconnects with back-off when it disappears.
 
-    After a failed read the device is reopened after 0.1 s, then 0.2, 0.4 ... up to 5 s
-    between tries; after ``max_retries`` failures in a row the source gives up with an
-    error, so a vanished camera ends the run with a message instead of a hang.
+    After a failed read the device is reopened after 0.1 s, then 0.2, 0.4 ... up to
+    ``reconnect_backoff_max_s`` between tries; after ``max_retries`` (default
+    ``reconnect_attempts``) failures in a row the source gives up with an error, so a
+    vanished camera ends the run with a message instead of a hang. :meth:`cancel` (from
+    another thread) ends a back-off wait at once and the stream with it.
     """
 
-    def __init__(self, config: IrCameraConfig, duration_s: float, max_retries: int = 8) -> None:
+    def __init__(self, config: IrCameraConfig, duration_s: float,
+                 max_retries: int | None = None) -> None:
         self.config = config
         self.description = f"camera {config.device}"
         self.nominal_fps = config.fps
         self.ir_camera = None
         self.stats = SourceStats()
         self._duration_s = duration_s
-        self._max_retries = max_retries
+        self._max_retries = config.reconnect_attempts if max_retries is None else max_retries
+        self._cancelled = threading.Event()
         self._camera: IrCamera | None = IrCamera(config)
+
+    def cancel(self) -> None:
+        """End the stream: a back-off wait returns at once and no frame follows."""
+        self._cancelled.set()
 
     def frames(self) -> Iterator[SensorFrame]:
         start = time.monotonic()
         failures = 0
-        while time.monotonic() - start < self._duration_s:
+        while time.monotonic() - start < self._duration_s and not self._cancelled.is_set():
             frame = self._camera.read() if self._camera is not None else None
             if frame is not None:
                 failures = 0
@@ -323,13 +335,15 @@ class CameraSource:
                 yield SensorFrame(frame)
                 continue
             failures += 1
-            self.stats.problem("camera read failed; reconnecting")
+            self.stats.problem(RECONNECTING)
             if failures > self._max_retries:
                 raise SourceError(f"camera {self.config.device!r} gave no frame in "
                                   f"{self._max_retries} reconnection attempts; is it unplugged?")
             if self._camera is not None:
                 self._camera.close()
-            time.sleep(min(0.1 * 2 ** (failures - 1), 5.0))
+            if self._cancelled.wait(min(0.1 * 2 ** (failures - 1),
+                                        self.config.reconnect_backoff_max_s)):
+                return
             try:
                 self._camera = IrCamera(self.config)
             except InputError:
