@@ -62,7 +62,12 @@ class ParamSpec:
                 raise ConfigError(f"parameter {self.name!r} must be true or false, got {value!r}")
             return value
         if kind is float and isinstance(value, int) and not isinstance(value, bool):
-            value = float(value)
+            try:
+                value = float(value)
+            except OverflowError as err:
+                raise ConfigError(f"parameter {self.name!r} is an integer of "
+                                  f"{len(str(abs(value)))} digits, too large for a "
+                                  "floating-point number") from err
         if not isinstance(value, kind) or isinstance(value, bool):
             raise ConfigError(
                 f"parameter {self.name!r} must be of type {kind.__name__}, got {value!r}"
@@ -92,7 +97,8 @@ def resolve(specs: Iterable[ParamSpec], given: Mapping[str, Any], section: str) 
     """
     by_name = {spec.name: spec for spec in specs}
     given = {k: v for k, v in given.items() if k not in ROS_STANDARD_PARAMS}
-    unknown = sorted(set(given) - set(by_name))
+    # A YAML key may be a number or null: name it as written, whatever its type.
+    unknown = sorted(str(k) for k in set(given) - set(by_name))
     if unknown:
         raise ConfigError(
             f"unknown parameter(s) {', '.join(unknown)} in section {section!r}; "
@@ -115,10 +121,16 @@ def load_params_file(path: str | Path) -> dict[str, dict[str, Any]]:
         text = path.read_text(encoding="utf-8")
     except OSError as err:
         raise ConfigError(f"cannot read parameter file {path}: {err.strerror}") from err
+    except UnicodeDecodeError as err:
+        raise ConfigError(f"parameter file {path} is not UTF-8 text (byte {err.start}); "
+                          "is it a parameter file?") from err
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as err:
         raise ConfigError(f"parameter file {path} is not valid YAML: {err}") from err
+    except RecursionError as err:
+        raise ConfigError(f"parameter file {path} nests too deeply to be a parameter "
+                          "file") from err
     if not isinstance(data, dict):
         raise ConfigError(f"parameter file {path} must map node names to sections")
     sections: dict[str, dict[str, Any]] = {}
