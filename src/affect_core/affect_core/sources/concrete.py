@@ -119,12 +119,28 @@ class BagSource:
         self.ir_camera = self._first_camera(IR_INFO_TOPIC, IR_FRAME_ID)
         self._left = self._first_camera(LEFT_INFO_TOPIC, STEREO_LEFT_FRAME_ID)
         self._right = self._first_camera(RIGHT_INFO_TOPIC, STEREO_RIGHT_FRAME_ID)
-        counts = {c.topic: c.msgcount for c in self._reader.connections}
-        duration_s = max(self._reader.duration / 1e9, 1e-9)
-        self.nominal_fps = max(counts.get(IR_TOPIC, 1) - 1, 1) / duration_s
+        self.nominal_fps = self._frame_rate()
         if self._stereo and (self._left is None or self._right is None):
             self.stats.problem("stereo pair without camera_info: stereo skipped")
             self._stereo = False
+
+    def _frame_rate(self, frames: int = 61) -> float:
+        """Estimate the IR rate from the median interval of the first frames.
+
+        Messages per second of recording would be wrong for a recording with gaps
+        (too low) or duplicates (too high), and frames_expected with it.
+        """
+        connections = [c for c in self._reader.connections if c.topic == IR_TOPIC]
+        stamps = []
+        for _, stamp_ns, _ in self._reader.messages(connections=connections):
+            stamps.append(stamp_ns)
+            if len(stamps) == frames:
+                break
+        steps = np.diff(np.asarray(stamps, np.int64))
+        steps = steps[steps > 0]
+        if steps.size:
+            return float(1e9 / np.median(steps))
+        return float(max(len(stamps) - 1, 1) / max(self._reader.duration / 1e9, 1e-9))
 
     def _first_camera(self, topic: str, frame_id: str) -> CameraModel | None:
         connections = [c for c in self._reader.connections if c.topic == topic]
@@ -145,6 +161,12 @@ class BagSource:
                 self.stats.problem(f"{connection.topic}: {err}")
                 continue
             if connection.topic == IR_TOPIC:
+                if image.encoding != self.encoding and self.stats.ir_frames:
+                    # One odd frame in a good stream is skipped; a whole stream in the
+                    # wrong encoding (its first frame) is a setting to fix.
+                    self.stats.problem(f"{IR_TOPIC}: {image.encoding} frame in a "
+                                       f"{self.encoding} stream, skipped")
+                    continue
                 _check_encoding(image, self.encoding, f"{IR_TOPIC} in {self.path}")
                 self._pacer.wait(image.stamp_ns)
                 self.stats.ir_frames += 1
