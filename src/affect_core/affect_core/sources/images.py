@@ -12,7 +12,11 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""sensor_msgs/Image <-> numpy for rosbags messages (mono8, mono16, 32FC1)."""
+"""sensor_msgs/Image <-> numpy for rosbags messages (mono8, mono16, 32FC1, 16UC1).
+
+Whatever a recording holds, decoding it gives an ImageFrame whose pixels match its
+encoding, or an InputError saying what is wrong with the message.
+"""
 
 from __future__ import annotations
 
@@ -23,6 +27,8 @@ import numpy.typing as npt
 
 from affect_core.errors import InputError
 from affect_core.types import ENCODING_DTYPES, ImageFrame
+
+IMAGE_TYPE = "sensor_msgs/msg/Image"
 
 
 def image_fields(frame: ImageFrame) -> dict[str, Any]:
@@ -70,3 +76,20 @@ def image_from_message(msg: Any) -> ImageFrame:
         dtype.newbyteorder("="))
     stamp = int(msg.header.stamp.sec) * 1_000_000_000 + int(msg.header.stamp.nanosec)
     return ImageFrame(stamp, str(msg.header.frame_id), encoding, data)
+
+
+def image_from_cdr(raw: bytes, msgtype: str = IMAGE_TYPE) -> ImageFrame:
+    """Decode a CDR-serialised sensor_msgs/Image (as a recording stores it).
+
+    A corrupt message (bad lengths, missing string terminators, a truncated buffer) is
+    an InputError, so a reader can count it and go on with the next one.
+    """
+    from rosbags.serde import SerdeError
+
+    from affect_core.sinks.messages import typestore
+
+    try:
+        msg = typestore().deserialize_cdr(raw, msgtype)
+    except SerdeError as err:
+        raise InputError(f"corrupt {msgtype} message; {err} ({len(raw)} bytes)") from err
+    return image_from_message(msg)
