@@ -50,6 +50,7 @@ file that lacks them):
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -59,6 +60,8 @@ NORMALIZATIONS = ("per_crop_standardize", "per_crop_range", "unit_range")
 LAYOUTS = ("nchw", "nhwc")
 CHANNELS = (1, 3)
 OUTPUT_KINDS = ("logits", "probabilities")
+# Largest square input a model may declare: beyond it one crop batch would take gigabytes.
+MAX_INPUT_SIZE_PX = 4096
 
 
 @dataclass(frozen=True)
@@ -137,6 +140,9 @@ class ModelMetadata:
         if not (isinstance(labels, list) and labels
                 and all(isinstance(x, str) for x in labels)):
             raise ModelError(f"model {source}: affect.labels must be a non-empty list of names")
+        if not 1 <= size <= MAX_INPUT_SIZE_PX:
+            raise ModelError(f"model {source}: affect.input_size must be 1 to "
+                             f"{MAX_INPUT_SIZE_PX} pixels, got {size}")
         normalization = props.get("affect.normalization", "per_crop_standardize")
         if normalization not in NORMALIZATIONS:
             raise ModelError(f"model {source}: unknown normalization {normalization!r}; "
@@ -145,14 +151,16 @@ class ModelMetadata:
             temperature = float(props.get("affect.temperature", "1.0"))
         except ValueError as err:
             raise ModelError(f"model {source}: affect.temperature is not a number") from err
-        if not temperature > 0.0:
-            raise ModelError(f"model {source}: affect.temperature must be positive")
+        if not 0.0 < temperature < math.inf:
+            raise ModelError(f"model {source}: affect.temperature must be a finite positive "
+                             f"number, got {temperature}")
         try:
             domain_threshold = float(props.get("affect.domain_threshold", "0"))
         except ValueError as err:
             raise ModelError(f"model {source}: affect.domain_threshold is not a number") from err
-        if not domain_threshold >= 0.0:
-            raise ModelError(f"model {source}: affect.domain_threshold must not be negative")
+        if not 0.0 <= domain_threshold < math.inf:
+            raise ModelError(f"model {source}: affect.domain_threshold must be a finite "
+                             f"non-negative number, got {domain_threshold}")
         label_map = _parse_label_map(props.get("affect.label_map"), source)
         layout = _choice(props, "affect.input_layout", "nchw", LAYOUTS, source)
         channels = _choice(props, "affect.input_channels", "1", tuple(map(str, CHANNELS)),
