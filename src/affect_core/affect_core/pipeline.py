@@ -274,13 +274,15 @@ class LabPipeline:
 
     def run(self, duration_s: float, out_dir: Path, progress: bool = True,
             source: str = "sim", rate: float = 0.0, overlay: bool = False,
-            stop: Callable[[], str] | None = None) -> LabSummary:
+            stop: Callable[[], str] | None = None,
+            on_frame: Callable[[int], None] | None = None) -> LabSummary:
         """Process up to ``duration_s`` seconds of sensor time from ``source``.
 
         Writes the /emotion recording and emotions.jsonl into ``out_dir``. Replayed
         sources run as fast as possible (``rate`` 0) or at ``rate`` x recorded timing.
         ``stop``, polled between frames, ends the run early when it returns a reason (such
         as a signal's name): the windows complete so far are still scored and written.
+        ``on_frame`` is called with each IR frame's stamp (a soak samples memory with it).
         """
         if not duration_s > 0.0:
             raise ConfigError(f"--duration must be positive, got {duration_s}")
@@ -290,12 +292,14 @@ class LabPipeline:
                                  "--out directory")
         sensor = self.open_source(source, duration_s, rate)
         try:
-            return self._run(sensor, duration_s, out_dir, progress, overlay, stop)
+            return self._run(sensor, duration_s, out_dir, progress, overlay, stop,
+                             on_frame)
         finally:
             sensor.close()
 
     def _run(self, sensor: Source, duration_s: float, out_dir: Path, progress: bool,
-             overlay: bool, stop: Callable[[], str] | None) -> LabSummary:
+             overlay: bool, stop: Callable[[], str] | None,
+             on_frame: Callable[[int], None] | None) -> LabSummary:
         out_dir.mkdir(parents=True, exist_ok=True)
         window_config = self.window_config
         if not isinstance(sensor, SimSource):
@@ -396,6 +400,8 @@ class LabPipeline:
                     last_ns = max(last_ns, event.ir.stamp_ns)
                     track(associator.add_primary(event.ir.stamp_ns, event.ir))
                     bar.update(1)
+                    if on_frame is not None:
+                        on_frame(event.ir.stamp_ns)
             bar.close()
             track(associator.flush())
             # The stream covers [first stamp, stamp of the frame after the last one).

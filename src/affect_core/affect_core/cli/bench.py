@@ -43,6 +43,13 @@ def _bench(args: argparse.Namespace) -> int:
         print(bench.bench_replay(args.seconds if args.seconds_given else 10.0))
     elif args.target == "model":
         _bench_models(args)
+    elif args.target == "soak":
+        from affect_core import soak
+
+        duration_s = args.seconds if args.seconds_given else 3600.0
+        result = (soak.soak_graph(duration_s) if args.graph
+                  else soak.soak_lab(duration_s, args.people or 4))
+        print(soak.format_soak(result))
     else:
         duration_s = args.seconds if args.seconds_given else 3600.0
         print(bench.format_window_bench(bench.bench_window(duration_s), duration_s))
@@ -66,13 +73,19 @@ def add_parsers(sub: Any) -> None:
     """Add this module's commands to the ``affect`` parser."""
     bench = sub.add_parser("bench", help="print speed figures (nothing is asserted)")
     bench.add_argument("target",
-                       choices=("rig", "window", "stereo", "replay", "face", "model", "backends"),
+                       choices=("rig", "window", "stereo", "replay", "face", "model", "backends",
+                                "soak"),
                        help="what to measure (face: the tracker per frame; model: shipped "
                        "models per window, taking turns; backends: PyTorch eager vs ONNX "
-                       "Runtime vs INT8, needs the train extra)")
-    bench.add_argument("--seconds", type=float, default=None,
-                       help="sensor seconds (rig: per configuration, default 3; window: "
-                       "the stream, default 3600)")
+                       "Runtime vs INT8, needs the train extra; soak: memory and open files "
+                       "per minute over a long lab run)")
+    bench.add_argument("--seconds", "--duration", dest="seconds", type=float, default=None,
+                       help="sensor seconds (rig: per configuration, default 3; window, "
+                       "soak: the stream, default 3600; soak --graph: wall seconds)")
+    bench.add_argument("--people", type=int, default=None,
+                       help="soak: people in the heterogeneous rig (default 4)")
+    bench.add_argument("--graph", action="store_true",
+                       help="soak: the launched ROS 2 graph instead of affect lab")
     bench.add_argument("--threads", type=int, default=1,
                        help="OpenCV threads; model, backends: PyTorch and ONNX Runtime "
                        "threads (default 1)")
