@@ -31,6 +31,7 @@ import signal
 import subprocess
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -79,8 +80,12 @@ def growth(samples: list[Sample], attribute: str) -> float:
 
 
 def soak_lab(duration_s: float, people: int = 4, preset: str = "heterogeneous",
-             progress: bool = False) -> SoakResult:
-    """Run the lab for ``duration_s`` of sensor time, sampling this process each minute."""
+             progress: bool = False, echo: Callable[[str], None] | None = None) -> SoakResult:
+    """Run the lab for ``duration_s`` of sensor time, sampling this process each minute.
+
+    ``echo`` gets each minute's line as it is measured, so an hour-long run shows its
+    course (and what it had, if it is stopped).
+    """
     from affect_core.cli.common import DEFAULT_PARAMS
     from affect_core.pipeline import LabPipeline
 
@@ -102,6 +107,8 @@ def soak_lab(duration_s: float, people: int = 4, preset: str = "heterogeneous",
                             open_fds())]
         if elapsed_s >= SAMPLE_S * (len(samples) + 1):
             samples.append(latest[0])
+            if echo is not None:
+                echo(f"  minute {latest[0].minute:.0f}: {_row(latest[0])}")
 
     out = Path(tempfile.mkdtemp(prefix="affect_soak_"))
     try:
@@ -195,13 +202,17 @@ def _children(root: int) -> dict[int, str]:
     return found
 
 
+def _row(sample: Sample) -> str:
+    return (f"{sample.minute:>6.2f} {sample.wall_s:>8.1f} {sample.rss_kib / 1024:>9.1f} "
+            f"{sample.fds:>5}")
+
+
 def format_soak(result: SoakResult) -> str:
     """Print samples per minute, then growth from minute 1 to the end against the goal."""
     lines = [f"affect bench soak: {result.what}"]
     for name, samples in result.samples.items():
         lines.append(f"  {name}: minute, wall s, RSS MiB, open fds")
-        lines += [f"    {s.minute:>6.2f} {s.wall_s:>8.1f} {s.rss_kib / 1024:>9.1f} {s.fds:>5}"
-                  for s in samples]
+        lines += [f"    {_row(s)}" for s in samples]
     lines.append(f"  growth from minute 1 to the end (goal <= {100 * GROWTH_GOAL:.0f} %):")
     for name, samples in result.samples.items():
         if len(samples) < 2:

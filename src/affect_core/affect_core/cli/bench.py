@@ -48,7 +48,8 @@ def _bench(args: argparse.Namespace) -> int:
 
         duration_s = args.seconds if args.seconds_given else 3600.0
         result = (soak.soak_graph(duration_s) if args.graph
-                  else soak.soak_lab(duration_s, args.people or 4))
+                  else soak.soak_lab(duration_s, args.people or 4,
+                                     echo=lambda line: print(line, flush=True)))
         print(soak.format_soak(result))
     else:
         duration_s = args.seconds if args.seconds_given else 3600.0
