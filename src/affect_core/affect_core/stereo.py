@@ -145,7 +145,15 @@ class StereoDepth:
             )
         if left.dtype != np.uint8 or right.dtype != np.uint8:
             raise InputError(f"stereo images must be mono8, got {left.dtype} and {right.dtype}")
-        raw = self._matcher.compute(left, right).astype(np.float32) / 16.0
+        if min(left.shape) <= self.config.correlation_window_size:
+            raise InputError(f"stereo images of {left.shape[1]}x{left.shape[0]} px are too small "
+                             f"for the {self.config.correlation_window_size} px correlation "
+                             "window")
+        try:
+            raw = self._matcher.compute(left, right).astype(np.float32) / 16.0
+        except cv2.error as err:  # sizes the matcher cannot search, e.g. narrower than its range
+            raise InputError(f"stereo matching cannot run on {left.shape[1]}x{left.shape[0]} px "
+                             f"images; {err.msg}") from err
         raw[raw <= max(self.config.min_disparity, 0) + 1e-3] = np.nan
         return raw
 
@@ -198,6 +206,10 @@ def depth_to_metres(frame: ImageFrame) -> ImageFrame:
     16UC1 images are millimetres (the REP-118 convention), 0 meaning no reading; 32FC1
     images are metres already, where 0, negative and infinite values mean no reading.
     """
+    expected = {"16UC1": np.uint16, "32FC1": np.float32}.get(frame.encoding)
+    if expected is not None and frame.data.dtype != expected:
+        raise InputError(f"depth image data is {frame.data.dtype}, not what its encoding "
+                         f"{frame.encoding} says ({np.dtype(expected)})")
     if frame.encoding == "16UC1":
         depth = frame.data.astype(np.float32) * np.float32(0.001)
     elif frame.encoding == "32FC1":

@@ -33,7 +33,7 @@ from affect_core.errors import InputError, SourceError
 from affect_core.sim.rig import RigConfig, SimRig
 from affect_core.sim.scene import IR_FRAME_ID, STEREO_LEFT_FRAME_ID, STEREO_RIGHT_FRAME_ID
 from affect_core.sources.base import Pacer, SensorFrame, Source, SourceStats, parse_source
-from affect_core.sources.images import image_from_message
+from affect_core.sources.images import IMAGE_TYPE, image_from_cdr
 from affect_core.types import CameraModel, ImageFrame, StereoFrame
 
 IR_TOPIC = "/ir/image_raw"
@@ -44,6 +44,7 @@ LEFT_INFO_TOPIC = "/stereo/left/camera_info"
 RIGHT_INFO_TOPIC = "/stereo/right/camera_info"
 IMAGE_SUFFIXES = (".png", ".tif", ".tiff")
 RAW_CODECS = ("FFV1", "Y16 ", "b16g", "Y800")
+CAMERA_INFO_TYPE = "sensor_msgs/msg/CameraInfo"
 
 
 class SimSource:
@@ -88,6 +89,23 @@ def _unclosed_hint(path: Path) -> str:
     return ""
 
 
+class _CorruptRecordingError(Exception):
+    """rosbags cannot read on: the recording's bytes are damaged or cut short."""
+
+
+def _reader_messages(reader: Any, connections: list[Any]) -> Iterator[tuple[Any, int, bytes]]:
+    """Yield rosbags' (connection, stamp, raw) messages; damage is a _CorruptRecordingError."""
+    messages = reader.messages(connections=connections)
+    while True:
+        try:
+            item = next(messages, None)
+        except Exception as err:  # rosbags' MCAP reader raises untyped errors on damaged bytes
+            raise _CorruptRecordingError(f"{type(err).__name__}: {err}") from err
+        if item is None:
+            return
+        yield item
+
+
 class BagSource:
     """A rosbag2 recording (MCAP or SQLite) of the sensor topics, replayed in stamp order."""
 
@@ -105,23 +123,44 @@ class BagSource:
         except (ReaderError, FileNotFoundError, NotADirectoryError) as err:
             raise SourceError(f"cannot open recording {self.path}: {err}"
                               + _unclosed_hint(self.path)) from err
-        topics = {c.topic for c in self._reader.connections}
-        if IR_TOPIC not in topics:
-            self._reader.close()
-            raise SourceError(f"recording {self.path} has no {IR_TOPIC} topic (it has: "
-                              f"{', '.join(sorted(topics)) or 'none'}); record the IR camera "
-                              "with `affect record` or `ros2 bag record /ir/image_raw`")
+        except Exception as err:  # rosbags' MCAP reader raises untyped errors on damaged bytes
+            raise SourceError(f"cannot open recording {self.path}: it is corrupt "
+                              f"({type(err).__name__}: {err})"
+                              + _unclosed_hint(self.path)) from err
         self.description = f"recording {self.path}"
         self.encoding = encoding
         self.stats = SourceStats()
         self._pacer = Pacer(rate)
-        self._stereo = {LEFT_TOPIC, RIGHT_TOPIC} <= topics
-        self.ir_camera = self._first_camera(IR_INFO_TOPIC, IR_FRAME_ID)
-        self._left = self._first_camera(LEFT_INFO_TOPIC, STEREO_LEFT_FRAME_ID)
-        self._right = self._first_camera(RIGHT_INFO_TOPIC, STEREO_RIGHT_FRAME_ID)
-        self.nominal_fps = self._frame_rate()
+        try:
+            self._check_topics()
+            self.ir_camera = self._first_camera(IR_INFO_TOPIC, IR_FRAME_ID)
+            self._left = self._first_camera(LEFT_INFO_TOPIC, STEREO_LEFT_FRAME_ID)
+            self._right = self._first_camera(RIGHT_INFO_TOPIC, STEREO_RIGHT_FRAME_ID)
+            self.nominal_fps = self._frame_rate()
+        except _CorruptRecordingError as err:
+            self._reader.close()
+            raise SourceError(f"recording {self.path} is corrupt where its first messages "
+                              f"should be ({err})" + _unclosed_hint(self.path)) from err
+        except SourceError:
+            self._reader.close()
+            raise
         if self._stereo and (self._left is None or self._right is None):
             self.stats.problem("stereo pair without camera_info: stereo skipped")
+            self._stereo = False
+
+    def _check_topics(self) -> None:
+        """Refuse a recording without raw IR images; skip stereo topics of another type."""
+        types = {c.topic: c.msgtype for c in self._reader.connections}
+        if IR_TOPIC not in types:
+            raise SourceError(f"recording {self.path} has no {IR_TOPIC} topic (it has: "
+                              f"{', '.join(sorted(types)) or 'none'}); record the IR camera "
+                              "with `affect record` or `ros2 bag record /ir/image_raw`")
+        if types[IR_TOPIC] != IMAGE_TYPE:
+            raise SourceError(f"{IR_TOPIC} in {self.path} is {types[IR_TOPIC]}, not "
+                              f"{IMAGE_TYPE}; record the raw (uncompressed) IR image")
+        self._stereo = {LEFT_TOPIC, RIGHT_TOPIC} <= set(types)
+        if self._stereo and {types[LEFT_TOPIC], types[RIGHT_TOPIC]} != {IMAGE_TYPE}:
+            self.stats.problem(f"stereo topics are not {IMAGE_TYPE}: stereo skipped")
             self._stereo = False
 
     def _frame_rate(self, frames: int = 61) -> float:
@@ -132,7 +171,7 @@ class BagSource:
         """
         connections = [c for c in self._reader.connections if c.topic == IR_TOPIC]
         stamps = []
-        for _, stamp_ns, _ in self._reader.messages(connections=connections):
+        for _, stamp_ns, _ in _reader_messages(self._reader, connections):
             stamps.append(stamp_ns)
             if len(stamps) == frames:
                 break
@@ -143,9 +182,19 @@ class BagSource:
         return float(max(len(stamps) - 1, 1) / max(self._reader.duration / 1e9, 1e-9))
 
     def _first_camera(self, topic: str, frame_id: str) -> CameraModel | None:
-        connections = [c for c in self._reader.connections if c.topic == topic]
-        for connection, _, raw in self._reader.messages(connections=connections):
-            msg = self._store.deserialize_cdr(raw, connection.msgtype)
+        """Read the camera of the first readable camera_info on ``topic`` (None: there is none)."""
+        from rosbags.serde import SerdeError
+
+        connections = [c for c in self._reader.connections
+                       if c.topic == topic and c.msgtype == CAMERA_INFO_TYPE]
+        if not connections:  # rosbags reads every topic when given no connection
+            return None
+        for connection, _, raw in _reader_messages(self._reader, connections):
+            try:
+                msg = self._store.deserialize_cdr(raw, connection.msgtype)
+            except SerdeError:
+                self.stats.problem(f"{topic}: corrupt {CAMERA_INFO_TYPE} message skipped")
+                continue
             return Calibration.from_info(msg).camera_model(str(msg.header.frame_id) or frame_id)
         return None
 
@@ -153,10 +202,9 @@ class BagSource:
         wanted = {IR_TOPIC, LEFT_TOPIC, RIGHT_TOPIC} if self._stereo else {IR_TOPIC}
         connections = [c for c in self._reader.connections if c.topic in wanted]
         halves: dict[int, dict[str, Any]] = {}
-        for connection, _, raw in self._reader.messages(connections=connections):
-            msg = self._store.deserialize_cdr(raw, connection.msgtype)
+        for connection, raw in self._messages(connections):
             try:
-                image = image_from_message(msg)
+                image = image_from_cdr(raw, connection.msgtype)
             except InputError as err:
                 self.stats.problem(f"{connection.topic}: {err}")
                 continue
@@ -183,6 +231,22 @@ class BagSource:
             for stamp in [s for s in halves if s < image.stamp_ns - 1_000_000_000]:
                 del halves[stamp]
                 self.stats.problem("stereo half without its partner")
+        for _ in halves:  # halves still waiting when the recording ends
+            self.stats.problem("stereo half without its partner")
+
+    def _messages(self, connections: list[Any]) -> Iterator[tuple[Any, bytes]]:
+        """Yield (connection, raw) until the recording ends or its bytes stop making sense.
+
+        A recording cut short by a crash or damaged on disk is read up to the damage,
+        which is counted as a problem: the frames before it are as good as any.
+        """
+        try:
+            for connection, _, raw in _reader_messages(self._reader, connections):
+                yield connection, raw
+        except _CorruptRecordingError as err:
+            self.stats.problem(f"recording corrupt or cut short after {self.stats.ir_frames} "
+                               f"IR frames ({err}); the rest is not read"
+                               + _unclosed_hint(self.path))
 
     def close(self) -> None:
         self._reader.close()
@@ -208,15 +272,13 @@ class FramesSource:
         self.stats = SourceStats()
         self._pacer = Pacer(rate)
         self.description = f"frames in {ir_dir}"
-        manifest = self.path / "manifest.json"
-        self.ir_camera = None
+        self.ir_camera: CameraModel | None = None
         baseline = 0.0
-        if manifest.is_file():
-            data = json.loads(manifest.read_text(encoding="utf-8"))
-            fps = float(data.get("rig", {}).get("fps", fps))
-            if "ir_camera" in data:
-                self.ir_camera = CameraModel(**data["ir_camera"])
-            baseline = float(data.get("stereo_baseline_m", 0.0))
+        if (self.path / "manifest.json").is_file():
+            fps, self.ir_camera, baseline = self._read_manifest(self.path / "manifest.json",
+                                                                fps)
+        if not 0.0 < fps <= 1e6:  # NaN fails too
+            raise SourceError(f"frames in {ir_dir}: frame rate must be positive, got {fps}")
         self.nominal_fps = fps
         self._stamps = self._read_stamps(fps)
         self._left_dir = self.path / "stereo" / "left"
@@ -226,14 +288,42 @@ class FramesSource:
             replace(self.ir_camera, frame_id=STEREO_LEFT_FRAME_ID, baseline_m=0.0),
             replace(self.ir_camera, frame_id=STEREO_RIGHT_FRAME_ID, baseline_m=baseline))
 
+    @staticmethod
+    def _read_manifest(path: Path, fps: float) -> tuple[float, CameraModel | None, float]:
+        """Read (fps, IR camera, stereo baseline) from the folder's manifest.json."""
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+            if not isinstance(data, dict):
+                raise TypeError("not a JSON object")
+            rig = data.get("rig", {})
+            fps = float(rig.get("fps", fps) if isinstance(rig, dict) else fps)
+            camera = CameraModel(**data["ir_camera"]) if "ir_camera" in data else None
+            if camera is not None and not all(
+                    isinstance(getattr(camera, name), (int, float))
+                    for name in ("width_px", "height_px", "fx_px", "fy_px", "cx_px", "cy_px",
+                                 "baseline_m")):
+                raise TypeError("ir_camera fields must be numbers")
+            baseline = float(data.get("stereo_baseline_m", 0.0))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError, TypeError,
+                ValueError) as err:
+            raise SourceError(f"cannot use {path} ({type(err).__name__}: {err}); fix it or "
+                              "remove it to replay the frames at the ir_camera fps") from err
+        return fps, camera, baseline
+
     def _read_stamps(self, fps: float) -> dict[str, int]:
         table = self.path / "timestamps.csv"
         if not table.is_file():
             return {p.name: int(round(i * 1e9 / fps)) for i, p in enumerate(self._files)}
+        try:
+            text = table.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as err:
+            raise SourceError(f"cannot read {table}: {err}") from err
         stamps = {}
-        for number, line in enumerate(table.read_text(encoding="utf-8").splitlines(), 1):
+        for number, line in enumerate(text.splitlines(), 1):
             name, _, stamp = line.partition(",")
-            if not stamp.strip().isdigit():
+            stamp = stamp.strip()
+            # ASCII digits only: str.isdigit also accepts superscripts, which int() refuses.
+            if not (stamp.isascii() and stamp.isdigit()):
                 raise SourceError(f"{table}:{number}: expected 'file,stamp_ns', got {line!r}")
             stamps[name.strip()] = int(stamp)
         return stamps
@@ -253,6 +343,9 @@ class FramesSource:
             if image.ndim != 2:
                 raise SourceError(f"frame {path} has {image.shape[2]} channels; IR frames "
                                   "are single-channel")
+            if image.dtype not in (np.uint8, np.uint16):
+                raise SourceError(f"frame {path} is {image.dtype}; IR frames are 8- or "
+                                  "16-bit unsigned")
             if self.encoding == "mono16" and image.dtype != np.uint16:
                 raise SourceError(f"frame {path} is {image.dtype} (8-bit) but 16-bit frames "
                                   "are expected; set the ir_camera encoding to mono8 for "

@@ -82,7 +82,9 @@ def image_from_cdr(raw: bytes, msgtype: str = IMAGE_TYPE) -> ImageFrame:
     """Decode a CDR-serialised sensor_msgs/Image (as a recording stores it).
 
     A corrupt message (bad lengths, missing string terminators, a truncated buffer) is
-    an InputError, so a reader can count it and go on with the next one.
+    an InputError, so a reader can count it and go on with the next one. Its message is
+    the same for every corrupt message, so the count has one line; rosbags' reason is
+    the error's cause.
     """
     from rosbags.serde import SerdeError
 
@@ -91,5 +93,5 @@ def image_from_cdr(raw: bytes, msgtype: str = IMAGE_TYPE) -> ImageFrame:
     try:
         msg = typestore().deserialize_cdr(raw, msgtype)
     except SerdeError as err:
-        raise InputError(f"corrupt {msgtype} message; {err} ({len(raw)} bytes)") from err
+        raise InputError(f"corrupt {msgtype} message (not valid CDR)") from err
     return image_from_message(msg)
