@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from affect_core.cli import main
-from affect_core.photo_metrics import PhotoScores, score
+from affect_core.photo_metrics import PhotoScores, coverage_curve, score
 
 from ..conftest import REPO
 
@@ -49,12 +49,27 @@ def test_figures_in_closed_form() -> None:
     # NLL over faces found: -log of 0.9, 0.7, 0.4 and the floor for the unsayable "sad".
     nll = -(math.log(0.9) + math.log(0.7) + math.log(0.4) + math.log(1e-6)) / 4
     assert figures["nll"] == pytest.approx(nll)
-    assert figures["per_class"]["sad"] == {"n": 1, "recall": 0.0, "sayable": False}
+    assert figures["per_class"]["sad"] == {"n": 1, "recall": 0.0, "interval": [0.0, 0.0],
+                                           "sayable": False}
     assert figures["confusion"]["neutral"] == {"neutral": 1, "happy": 0, "no face": 1}
     assert figures["subgroup_top1"] == {"x": 1.0, "y": 0.0}
     assert figures["abstain_reasons"] == {"low_confidence": 1, "no_face": 1}
     lo, hi = figures["intervals"]["top1"]
     assert 0.0 <= lo <= figures["top1"] <= hi <= 1.0
+    # Subgroup y: photo 2 wrong, photo 3 no face (not counted), photo 4 wrong.
+    assert figures["subgroups"]["y"]["top1"] == 0.0 and figures["subgroups"]["y"]["n"] == 3
+    # Faces found ranked by confidence 0.9 (right), 0.8 (wrong), 0.7 (right), 0.6 (wrong).
+    curve = {round(p["coverage"], 2): p["accuracy"] for p in figures["coverage_curve"]}
+    assert curve[0.25] == 1.0 and curve[0.5] == 0.5 and curve[0.75] == pytest.approx(2 / 3)
+    assert curve[1.0] == 0.5
+
+
+def test_coverage_curve_ranks_by_confidence() -> None:
+    confidence = np.array([0.2, 0.9, 0.5, 0.7])
+    correct = np.array([False, True, False, True])
+    points = coverage_curve(confidence, correct, (0.5, 1.0))
+    assert points == [{"coverage": 0.5, "accuracy": 1.0, "threshold": 0.7},
+                      {"coverage": 1.0, "accuracy": 0.5, "threshold": 0.2}]
 
 
 def _subset(tmp_path: Path, per_label: int = 6) -> Path:

@@ -276,6 +276,36 @@ def sweep(results: Sequence[FusionFigures], config: FusionConfig,
     return points
 
 
+def _plain(r: FusionFigures) -> dict[str, Any]:
+    correct = np.array([w.fused == w.truth for w in r.windows_scored], bool)
+    answered = [w.confidence for w in r.windows_scored if not w.abstained]
+    return {"windows": r.windows, "person_minutes": r.minutes, "coverage": r.coverage,
+            "accuracy_answered": r.accuracy_answered, "accuracy_unfused": r.accuracy_unfused,
+            "ece_fused": r.ece_fused, "ece_unfused": r.ece_unfused,
+            "mean_confidence": float(np.mean([w.confidence for w in r.windows_scored]))
+            if r.windows else math.nan,
+            "mean_confidence_answered": float(np.mean(answered)) if answered else math.nan,
+            "spikes_fused": round(r.spikes_per_min_fused * r.minutes),
+            "spikes_unfused": round(r.spikes_per_min_unfused * r.minutes),
+            "spikes_per_min_fused": r.spikes_per_min_fused,
+            "spikes_per_min_unfused": r.spikes_per_min_unfused,
+            "windows_correct": int(correct.sum())}
+
+
+def fusion_json(results: Sequence[FusionFigures], config: FusionConfig, duration_s: float,
+                people: int, model: str, with_ablation: bool = True) -> dict[str, Any]:
+    """Gather what ``affect eval fusion --json`` saves: per preset, and each ablation step."""
+    out: dict[str, Any] = {
+        "kind": "fusion", "model": model, "duration_s": duration_s, "people": people,
+        "data": f"synthetic rig, {duration_s:.0f} s per preset, {people} people",
+        "domain": "synthetic rig (drawn IR faces; not real people)",
+        "presets": {r.preset: _plain(r) for r in results}}
+    if with_ablation:
+        out["ablation"] = {r.preset: [{"step": name, **_plain(f)}
+                                      for name, f in ablation(r, config)] for r in results}
+    return out
+
+
 def format_ablation(results: Sequence[FusionFigures], config: FusionConfig) -> str:
     """Each fusion step's effect, per preset, on the same windows."""
     lines = ["each step of fusion on the same windows (synthetic rig):",

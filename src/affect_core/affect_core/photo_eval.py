@@ -153,7 +153,7 @@ def evaluate_photos(photos: PhotoSet, models: Sequence[Path], fusion: FusionConf
     results.append({"model_id": MAJORITY, "file": "", "default": False,
                     "training_data": "none: the most frequent label of the scored photographs",
                     **score(majority_scores(photos, fusion.abstain_below), classes, draws)})
-    return {"data": photos.faces.origin, "domain": DOMAIN, "split": photos.split,
+    return {"kind": "faces", "data": photos.faces.origin, "domain": DOMAIN, "split": photos.split,
             "photographs": len(photos.faces), "identities": len(set(photos.faces.identities)),
             "classes": photos.faces.counts(), "abstain_below": fusion.abstain_below,
             "models": results}

@@ -23,7 +23,10 @@ photograph without a face, or whose true label the model cannot say, counts as w
 - NLL: mean -log p(truth), p floored at 1e-6 (a label the model cannot say costs 13.8);
 - ECE (affect_core.metrics, 15 bins) of the fused confidence, with its reliability table;
 - coverage: answered / all photographs (a missed face is not answered), and the accuracy
-  of the answered ones; the same at the confidence threshold answering 80 % of faces.
+  of the answered ones; the same at the confidence threshold answering 80 % of faces;
+- the coverage-accuracy curve: accuracy of the faces whose confidence is in the top
+  share, for shares 5 %, 10 %, ..., 100 % of the faces found (what abstention buys);
+- per-class recall and per-subgroup top-1, each with its count and interval.
 
 Intervals are 95 % percentile intervals of a cluster bootstrap over identities
 (affect_core.data.splits.identity_bootstrap).
@@ -96,6 +99,36 @@ def _at_coverage(correct: npt.NDArray[np.bool_], confidence: npt.NDArray[np.floa
     return threshold, float(correct[found][keep].mean())
 
 
+CURVE_SHARES = tuple(round(0.05 * i, 2) for i in range(1, 21))
+
+
+def coverage_curve(confidence: npt.NDArray[np.float64], correct: npt.NDArray[np.bool_],
+                   shares: Sequence[float] = CURVE_SHARES) -> list[dict[str, float]]:
+    """Accuracy when answering only the most confident ``share`` of the samples.
+
+    Samples are ranked by confidence (ties keep their order: stable sort), so each point
+    is the accuracy a threshold answering that share would have.
+    """
+    if not len(confidence):
+        return []
+    order = np.argsort(-confidence, kind="stable")
+    hits = np.cumsum(correct[order])
+    points = []
+    for share in shares:
+        count = max(int(round(share * len(order))), 1)
+        points.append({"coverage": count / len(order), "accuracy": float(hits[count - 1] / count),
+                       "threshold": float(confidence[order[count - 1]])})
+    return points
+
+
+def _interval(values: Sequence[float]) -> list[float]:
+    finite = np.array(values, np.float64)
+    finite = finite[np.isfinite(finite)]
+    if not len(finite):
+        return [float("nan"), float("nan")]
+    return [float(np.percentile(finite, 2.5)), float(np.percentile(finite, 97.5))]
+
+
 def reliability(confidence: npt.NDArray[np.float64], correct: npt.NDArray[np.bool_],
                 bins: int = ECE_BINS) -> list[dict[str, float]]:
     """Tabulate per confidence bin: range, count, mean confidence, accuracy (non-empty)."""
@@ -159,19 +192,17 @@ def score(scores: PhotoScores, classes: Sequence[str], draws: int = 500, seed: i
     """Compute every figure of the module docstring, with intervals by identity."""
     outcomes = _Outcomes.of(scores)
     point = _figures(outcomes, np.arange(len(scores.truth)), classes)
-    samples = [_figures(outcomes, rows, classes, point["threshold_80"])
-               for rows in identity_bootstrap(scores.identities, draws, seed)]
-    intervals = {}
-    for key in ("top1", "macro_recall", "ece", "coverage", "accuracy_answered",
-                "accuracy_at_80"):
-        values = np.array([s[key] for s in samples], np.float64)
-        values = values[np.isfinite(values)]
-        intervals[key] = ([float(np.percentile(values, 2.5)), float(np.percentile(values, 97.5))]
-                          if len(values) else [float("nan"), float("nan")])
+    draws_rows = identity_bootstrap(scores.identities, draws, seed)
+    samples = [_figures(outcomes, rows, classes, point["threshold_80"]) for rows in draws_rows]
+    intervals = {key: _interval([s[key] for s in samples])
+                 for key in ("top1", "macro_recall", "ece", "coverage", "accuracy_answered",
+                             "accuracy_at_80")}
     truth, predicted, correct = outcomes.truth, outcomes.predicted, outcomes.correct
     per_class = {c: {"n": int((truth == c).sum()),
                      "recall": float(correct[truth == c].mean()) if (truth == c).any()
                      else float("nan"),
+                     "interval": _interval([_top1(correct[rows], truth[rows] == c)
+                                            for rows in draws_rows]),
                      "sayable": c in scores.labels}
                  for c in classes}
     columns = [*scores.labels, ""]
@@ -181,8 +212,13 @@ def score(scores: PhotoScores, classes: Sequence[str], draws: int = 500, seed: i
                         for row, t, f in zip(scores.probabilities, truth, scores.found)])
     nll = float(np.mean(-np.log(np.maximum(p_truth[scores.found], NLL_FLOOR))))
     groups = sorted({g for g in scores.subgroups if g})
-    subgroup = {g: _top1(correct[np.asarray(scores.subgroups) == g],
-                         scores.found[np.asarray(scores.subgroups) == g]) for g in groups}
+    names = np.asarray(scores.subgroups)
+    subgroup = {g: _top1(correct[names == g], scores.found[names == g]) for g in groups}
+    subgroup_detail = {g: {"top1": subgroup[g], "n": int((names == g).sum()),
+                           "interval": _interval([_top1(correct[rows], scores.found[rows]
+                                                        & (names[rows] == g))
+                                                  for rows in draws_rows])}
+                       for g in groups}
     finite = [v for v in subgroup.values() if v == v]
     reasons: dict[str, int] = {}
     for reason in scores.reasons:
@@ -195,7 +231,9 @@ def score(scores: PhotoScores, classes: Sequence[str], draws: int = 500, seed: i
         "face_found": float(scores.found.mean()) if len(truth) else float("nan"),
         "nll": nll, "per_class": per_class, "confusion": confusion,
         "reliability": reliability(scores.confidence[scores.found], correct[scores.found]),
-        "subgroup_top1": subgroup,
+        "coverage_curve": coverage_curve(scores.confidence[scores.found],
+                                         correct[scores.found]),
+        "subgroup_top1": subgroup, "subgroups": subgroup_detail,
         "subgroup_gap": float(max(finite) - min(finite)) if len(finite) > 1 else float("nan"),
         "abstain_reasons": reasons,
     }

@@ -110,6 +110,12 @@ def _eval_fusion(args: argparse.Namespace) -> int:
         print(ev.format_ablation(results, config))
     if args.sweep:
         print(ev.format_sweep(ev.sweep(results, config)))
+    if args.json:
+        from affect_core.photo_eval import write_json
+
+        write_json(ev.fusion_json(results, config, args.duration, args.people, model),
+                   Path(args.json))
+        print(f"figures written to {args.json}")
     return 0
 
 
@@ -120,10 +126,16 @@ def _eval_model(args: argparse.Namespace) -> int:
     from affect_core.window import WindowConfig
 
     model = EmotionModel(model_file(args.model or ""))
-    scores = scoring.score_model(model, args.samples, progress=not args.quiet)
+    splits = scoring.test_splits(args.samples, progress=not args.quiet)
+    scores = scoring.score_model(model, splits=splits)
     k = WindowConfig().samples_per_window
     crops = list(scoring.render_crops(k, "curated", 99, progress=False).crops)
     print(scoring.format_scores(model, scores, scoring.window_ms(model, crops, k), k))
+    if args.json:
+        from affect_core.photo_eval import write_json
+
+        write_json(scoring.model_json(model, splits, args.draws), Path(args.json))
+        print(f"figures written to {args.json}")
     return 0
 
 
@@ -156,9 +168,12 @@ def add_parsers(sub: Any) -> None:
     evaluate.add_argument("--nonfaces", action="store_true",
                           help="faces: also score non-face images and odd crops (needs "
                           "scikit-image)")
-    evaluate.add_argument("--json", default=None, help="faces: also write the figures here")
+    evaluate.add_argument("--json", default=None,
+                          help="faces, model, fusion: also write the figures here (JSON, "
+                          "read by affect report and affect claims)")
     evaluate.add_argument("--draws", type=int, default=500,
-                          help="faces: bootstrap draws over identities (default 500)")
+                          help="faces, model: bootstrap draws over identities, or crops "
+                          "(default 500)")
     evaluate.add_argument("--samples", type=int, default=1500,
                           help="model: crops rendered per preset (default 1500)")
     evaluate.add_argument("--quiet", action="store_true", help="model: no progress bars")

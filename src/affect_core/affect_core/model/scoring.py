@@ -32,16 +32,21 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
 from affect_core import labels, metrics
 from affect_core.face.tracker import FaceTrackerConfig
+from affect_core.fusion import FusionConfig
 from affect_core.model.runtime import EmotionModel
+from affect_core.photo_metrics import PhotoScores, score
 from affect_core.training.dataset import CropSet, render_crops
+from affect_core.window import WindowConfig
 
 TEST_SEEDS = {"curated": 5, "heterogeneous": 6}
+ABSTAIN_BELOW = FusionConfig().abstain_below
 
 
 @dataclass(frozen=True)
@@ -88,17 +93,67 @@ def score_split(model: EmotionModel, data: CropSet) -> SplitScore:
     )
 
 
-def window_ms(model: EmotionModel, crops: Sequence[npt.NDArray[np.generic]], k: int,
-              repeats: int = 200) -> float:
-    """Median milliseconds for one window of ``k`` crops."""
+def window_times_ms(model: EmotionModel, crops: Sequence[npt.NDArray[np.generic]], k: int,
+                    repeats: int = 200) -> list[float]:
+    """Milliseconds of each of ``repeats`` runs of one window of ``k`` crops (a histogram)."""
     window = list(crops[:k])
     model.predict(window)  # the first run allocates
     times = []
     for _ in range(repeats):
         start = time.perf_counter()
         model.predict(window)
-        times.append(time.perf_counter() - start)
-    return 1e3 * float(np.median(times))
+        times.append(1e3 * (time.perf_counter() - start))
+    return times
+
+
+def window_ms(model: EmotionModel, crops: Sequence[npt.NDArray[np.generic]], k: int,
+              repeats: int = 200) -> float:
+    """Median milliseconds for one window of ``k`` crops."""
+    return float(np.median(window_times_ms(model, crops, k, repeats)))
+
+
+def split_figures(model: EmotionModel, data: CropSet, draws: int = 500) -> dict[str, Any]:
+    """Compute the photograph figures (affect_core.photo_metrics) of ``model`` on a rig split.
+
+    Each crop is its own person (the rig draws a new identity per crop), so the
+    intervals are a plain bootstrap over crops; the confidence is the model's calibrated
+    top probability, and a crop abstains below ``ABSTAIN_BELOW`` (the shipped fusion
+    threshold). Crops the detector missed are not in ``data`` (``detector_misses``).
+    """
+    probabilities = model.predict(list(data.crops))[0] if len(data) else np.zeros(
+        (0, len(model.labels)))
+    confidence = probabilities.max(axis=1) if len(data) else np.zeros(0)
+    truth = tuple(labels.EXPRESSIONS[i] for i in data.label_index)
+    scores = PhotoScores(tuple(model.labels), truth, tuple(f"crop{i}" for i in range(len(data))),
+                         tuple(data.subgroup), np.ones(len(data), bool), probabilities,
+                         confidence, confidence < ABSTAIN_BELOW,
+                         tuple("low_confidence" if c < ABSTAIN_BELOW else "" for c in confidence))
+    classes = [c for c in labels.EXPRESSIONS if c in set(truth)]
+    return {"preset": data.preset, "crops": len(data), "detector_misses": data.missed,
+            "domain": f"synthetic rig, {data.preset} preset (drawn IR faces; not real people)",
+            **score(scores, classes, draws)}
+
+
+def model_json(model: EmotionModel, splits: dict[str, CropSet], draws: int = 500,
+               latency_repeats: int = 200, threads: int = 1) -> dict[str, Any]:
+    """Gather what ``affect eval model --json`` saves: both splits' figures and latencies.
+
+    ``threads`` is the intra-op thread count ``model`` was opened with, recorded beside
+    its latencies because they depend on it.
+    """
+    samples = max((len(d) + d.missed for d in splits.values()), default=0)
+    figures = {preset: split_figures(model, data, draws) for preset, data in splits.items()}
+    k = WindowConfig().samples_per_window
+    crops = list(render_crops(k, "curated", 99, progress=False).crops)
+    return {"kind": "model", "model_id": model.metadata.model_id, "file": model.path.name,
+            "training_data": model.metadata.training_data,
+            "data": f"held-out synthetic rig crops ({samples} rendered per preset, seeds "
+                    f"{', '.join(f'{p} {s}' for p, s in TEST_SEEDS.items())})",
+            "abstain_below": ABSTAIN_BELOW, "splits": figures,
+            "latency": {"k": k, "provider": model.provider, "threads": threads,
+                        "window_ms": window_times_ms(model, crops, k, latency_repeats),
+                        "data": f"one window of {k} rig crops, {model.provider}, {threads} "
+                                f"thread(s), this machine"}}
 
 
 def bench_models(models: Sequence[EmotionModel], crops: Sequence[npt.NDArray[np.generic]],
@@ -127,12 +182,18 @@ def format_bench(models: Sequence[EmotionModel], times: Sequence[Sequence[float]
     return "\n".join(lines)
 
 
-def score_model(model: EmotionModel, samples: int = 1500,
-                progress: bool = True) -> list[SplitScore]:
-    """Score the model on both held-out splits, crops cut at the face_tracker's size."""
+def test_splits(samples: int = 1500, progress: bool = True) -> dict[str, CropSet]:
+    """Render both held-out splits, crops cut at the face_tracker's size."""
     size_px = FaceTrackerConfig().crop_size_px
-    return [score_split(model, render_crops(samples, preset, seed, size_px, progress))
-            for preset, seed in TEST_SEEDS.items()]
+    return {preset: render_crops(samples, preset, seed, size_px, progress)
+            for preset, seed in TEST_SEEDS.items()}
+
+
+def score_model(model: EmotionModel, samples: int = 1500, progress: bool = True,
+                splits: dict[str, CropSet] | None = None) -> list[SplitScore]:
+    """Score the model on both held-out splits (rendered here unless ``splits`` is given)."""
+    splits = splits if splits is not None else test_splits(samples, progress)
+    return [score_split(model, data) for data in splits.values()]
 
 
 def format_scores(model: EmotionModel, scores: Sequence[SplitScore], ms: float,

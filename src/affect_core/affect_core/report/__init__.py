@@ -1,0 +1,21 @@
+# Copyright 2026 affect maintainers
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""Reports people look at: one offline HTML page of plots, and the claims table.
+
+:mod:`figures` draws each figure from the JSON the evaluation commands save (``affect
+eval faces|model|fusion --json``); :mod:`page` assembles them, captioned with their data
+and domain, into one self-contained page; :mod:`claims` re-measures each published claim
+this suite exists to test and gives its verdict.
+"""
