@@ -6,8 +6,10 @@ two profiles:
 - ``fuzz-short`` (the default, what ``pytest tests`` runs): each target's ``short``
   examples, so the whole fuzz suite stays within a minute.
 - ``fuzz-long`` (``scripts/fuzz``): selected by ``AFFECT_FUZZ_EXAMPLES=N``, the total
-  number of generated inputs wanted; each target gets its ``long`` examples (declared
-  for a total of 100,000) scaled by N / 100,000.
+  number of generated inputs wanted; each target gets its ``long`` examples scaled by
+  N / 100,000. The ``long`` counts add up to a little over 100,000 (124,100, of which
+  8,000 are the ROS 2 targets), so the total stays above N where a target runs out of
+  distinct inputs or ROS 2 is absent.
 
 Every example a target runs is counted inside the target, so the figures ``scripts/fuzz``
 prints are what ran, not what was asked for. Loaded as a plugin (``-p tests.fuzzing``),
@@ -34,7 +36,7 @@ from typing import Any, TypeVar
 import pytest
 from hypothesis import HealthCheck, settings
 
-LONG_TOTAL = 100_000  # the long profile's default total, which each target's ``long`` is for
+LONG_TOTAL = 100_000  # the long profile's default total: each ``long`` is scaled by N / this
 EXAMPLES_ENV = "AFFECT_FUZZ_EXAMPLES"
 COUNTS_ENV = "AFFECT_FUZZ_COUNTS"
 
@@ -71,7 +73,7 @@ def fuzz_target(short: int, long: int, hang_s: float = 60.0) -> Callable[[F], F]
     """Make a hypothesis test a counted fuzz target with the active profile's example count.
 
     Apply it above ``@given``. ``short`` and ``long`` are the examples of the two
-    profiles (``long`` for a total of 100,000 over every target).
+    profiles (``long`` at the default total of 100,000).
     """
     def decorate(test: F) -> F:
         inner = test.hypothesis.inner_test  # type: ignore[attr-defined]

@@ -76,7 +76,7 @@ _FLOAT32_FIELDS = ("valence", "arousal", "confidence", "pose_stability",
                    "lighting_consistency", "depth_consistency", "domain_distance")
 
 
-@fuzz_target(short=100, long=6_000)
+@fuzz_target(short=100, long=3_000)
 @given(emotions())
 def test_an_emotion_survives_the_ros_message_and_its_serialisation(emotion: Emotion) -> None:
     msg = emotion_to_msg(emotion)
@@ -131,7 +131,7 @@ def _rows_fit_their_step(msg: Any) -> bool:
     return msg.step >= msg.width * np.dtype(ENCODING_DTYPES[msg.encoding]).itemsize
 
 
-@fuzz_target(short=150, long=8_000)
+@fuzz_target(short=150, long=5_000)
 @given(image_messages().filter(_rows_fit_their_step))
 def test_a_garbled_image_message_converts_as_its_fields_say_or_is_an_input_error(
         msg: Any) -> None:

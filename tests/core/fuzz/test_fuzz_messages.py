@@ -90,7 +90,7 @@ def _same(a: Any, b: Any) -> bool:
     return type(a) is type(b) and a == b
 
 
-@fuzz_target(short=150, long=12_000)
+@fuzz_target(short=150, long=10_000)
 @given(emotions())
 def test_an_emotion_survives_cdr_and_json_lines(emotion: Emotion) -> None:
     record = emotion_record(emotion)
@@ -107,7 +107,7 @@ def _finite_or_nan(emotion: Emotion) -> bool:
     return not any(math.isinf(v) for v in values)
 
 
-@fuzz_target(short=100, long=6_000)
+@fuzz_target(short=100, long=3_000)
 @given(emotions().filter(_finite_or_nan))
 def test_an_emotion_survives_json_lines_with_nan_as_null(emotion: Emotion) -> None:
     path = _scratch_dir() / "emotions.jsonl"
@@ -139,7 +139,7 @@ def image_frames(draw: st.DrawFn) -> ImageFrame:
     return ImageFrame(draw(STAMPS_NS), draw(TEXT), encoding, data)
 
 
-@fuzz_target(short=150, long=12_000)
+@fuzz_target(short=150, long=8_000)
 @given(image_frames())
 def test_an_image_survives_cdr_bit_for_bit(frame: ImageFrame) -> None:
     store = typestore()
@@ -187,7 +187,7 @@ def _expected_pixels(msg: Any) -> np.ndarray:
     return np.array(rows, dtype.newbyteorder("=")).reshape(msg.height, msg.width)
 
 
-@fuzz_target(short=200, long=14_000)
+@fuzz_target(short=200, long=12_000)
 @given(image_messages())
 def test_a_garbled_image_message_decodes_as_its_fields_say_or_is_an_input_error(
         msg: Any) -> None:
@@ -221,7 +221,7 @@ def cdr_bytes(draw: st.DrawFn) -> bytes:
     return bytes(raw[:cut]) + draw(st.binary(max_size=8))
 
 
-@fuzz_target(short=200, long=14_000)
+@fuzz_target(short=200, long=12_000)
 @given(cdr_bytes())
 def test_any_bytes_as_a_cdr_image_decode_or_are_an_input_error(raw: bytes) -> None:
     try:

@@ -114,7 +114,7 @@ def _check_usable(meta: ModelMetadata) -> None:
     assert meta.input_channels in CHANNELS and meta.output_kind in OUTPUT_KINDS
 
 
-@fuzz_target(short=250, long=14_000)
+@fuzz_target(short=250, long=8_000)
 @given(metadata_props())
 def test_metadata_is_usable_and_round_trips_or_is_a_model_error(props: dict[str, str]) -> None:
     try:
@@ -207,7 +207,7 @@ _CROPS = [np.random.default_rng(1).integers(0, 65535, (SIZE_PX, SIZE_PX)).astype
           np.zeros((5, 11), np.uint8)]
 
 
-@fuzz_target(short=60, long=5_000)
+@fuzz_target(short=60, long=2_500)
 @given(model_files())
 def test_a_model_file_loads_and_predicts_probabilities_or_is_a_model_error(
         case: tuple[bytes, bytes | None]) -> None:

@@ -104,7 +104,7 @@ def _check_accepted(config: Any, specs: tuple[ParamSpec, ...]) -> None:
             assert value in spec.choices, spec.name
 
 
-@fuzz_target(short=200, long=20_000)
+@fuzz_target(short=200, long=8_000)
 @given(st.sampled_from(sorted(STAGES)).flatmap(
     lambda name: st.tuples(st.just(name), sections(STAGES[name][0]))))
 def test_each_section_is_accepted_in_range_or_refused_naming_a_parameter(
@@ -140,7 +140,7 @@ FILE_BODIES = st.one_of(
 )
 
 
-@fuzz_target(short=150, long=12_000)
+@fuzz_target(short=150, long=8_000)
 @given(FILE_BODIES)
 def test_a_parameter_file_is_read_as_written_or_refused_naming_it(body: bytes) -> None:
     path = _scratch_file(body)

@@ -117,7 +117,7 @@ def frame_folders(draw: st.DrawFn) -> tuple[dict[str, bytes], bytes | None, byte
     return files, table, draw(MANIFESTS)
 
 
-@fuzz_target(short=80, long=6_000)
+@fuzz_target(short=80, long=1_500)
 @given(frame_folders(), st.sampled_from(["mono16", "mono8"]), st.booleans())
 def test_a_frames_folder_yields_good_frames_or_a_source_error(
         folder: tuple[dict[str, bytes], bytes | None, bytes | None], encoding: str,
@@ -188,7 +188,7 @@ def _damaged_copy(target: str, flips: list[tuple[str, int, int]], cut: int | Non
     return copy
 
 
-@fuzz_target(short=80, long=5_000)
+@fuzz_target(short=80, long=1_500)
 @given(damage())
 def test_a_damaged_recording_is_read_up_to_the_damage_or_is_a_source_error(
         case: tuple[str, list[tuple[str, int, int]], int | None]) -> None:
@@ -210,7 +210,7 @@ def test_a_damaged_recording_is_read_up_to_the_damage_or_is_a_source_error(
         assert len(frames) == 15 and not source.stats.problems
 
 
-@fuzz_target(short=60, long=3_000)
+@fuzz_target(short=60, long=600)
 @given(st.lists(st.one_of(st.binary(max_size=60), st.sampled_from([b"\x00\x01\x00\x00"])),
                 min_size=1, max_size=6), st.integers(0, 5))
 def test_messages_that_are_not_cdr_images_are_counted_not_fatal(

@@ -37,7 +37,7 @@ def streams_of_stamps(draw: st.DrawFn, streams: int) -> list[tuple[int, int]]:
     return [arrivals[i] for i in order]
 
 
-@fuzz_target(short=120, long=14_000)
+@fuzz_target(short=120, long=12_000)
 @given(st.integers(1, 3).flatmap(lambda n: st.tuples(st.just(n), streams_of_stamps(n))),
        st.sampled_from(["exact", "approximate"]), st.integers(1, 12),
        st.sampled_from([1e-9, 1e-6, 1e-3, 0.004, 0.02, 1.0, 1e9]))
@@ -73,7 +73,7 @@ def test_every_message_is_matched_once_or_dropped_once_with_a_reason(
             assert max(stamps) - min(stamps) < sync.slop_ns
 
 
-@fuzz_target(short=60, long=2_000)
+@fuzz_target(short=60, long=1_000)
 @given(st.sampled_from(["exact", "approximate"]),
        st.one_of(nasty_floats(), st.integers(-2, 2)), st.integers(-2, 3),
        st.integers(-2, 3))
@@ -89,7 +89,7 @@ def test_bad_synchroniser_settings_are_config_errors(policy: str, slop_s: float,
             Synchronizer(streams, policy, queue_size, slop_s)
 
 
-@fuzz_target(short=120, long=14_000)
+@fuzz_target(short=120, long=12_000)
 @given(st.lists(st.tuples(st.booleans(), st.integers(0, 2**63 - 1)), max_size=150)
        | st.tuples(stamp_sequences(), stamp_sequences()).map(
            lambda ab: [(True, t) for t in ab[0]] + [(False, t) for t in ab[1]]).flatmap(
@@ -122,7 +122,7 @@ def test_every_ir_frame_comes_out_once_and_every_depth_frame_is_counted(
             assert abs(arrivals[secondary][1] - arrivals[primary][1]) <= associator.max_age_ns
 
 
-@fuzz_target(short=40, long=1_000)
+@fuzz_target(short=40, long=500)
 @given(st.one_of(nasty_floats(), st.integers(-5, 5)))
 def test_bad_association_ages_are_config_errors(max_age_s: float) -> None:
     if 0.0 <= max_age_s <= 1e9:

@@ -77,7 +77,7 @@ def _check_window(window: FaceWindow, config: WindowConfig) -> None:
     assert all(s.person_id == window.person_id for s in window.samples)
 
 
-@fuzz_target(short=150, long=14_000)
+@fuzz_target(short=150, long=12_000)
 @given(window_configs(), face_frames(), st.integers(0, 2**63 - 1))
 def test_every_observation_is_windowed_once_or_dropped_once_with_a_reason(
         config: WindowConfig, frames: list[FaceFrame], flush_ns: int) -> None:
