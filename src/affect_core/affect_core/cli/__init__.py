@@ -19,7 +19,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from affect_core.cli import bench, learn, measure, report, run
+from affect_core.cli import bench, label, learn, measure, report, run
 from affect_core.cli.common import DEFAULT_PARAMS
 from affect_core.errors import AffectError
 
@@ -30,7 +30,7 @@ def build_parser() -> argparse.ArgumentParser:
     """Build the argument parser of the ``affect`` command."""
     parser = argparse.ArgumentParser(prog="affect", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
-    for module in (run, bench, measure, learn, report):
+    for module in (run, bench, measure, learn, report, label):
         module.add_parsers(sub)
     return parser
 
