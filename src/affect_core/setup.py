@@ -28,7 +28,7 @@ setup(
     package_data={
         PACKAGE: ['py.typed', 'msg/*.msg', 'models/*.onnx', 'models/*.json',
                   'models/face/*.onnx', 'models/face/*.md', 'models/face/LICENSE.*',
-                  'config/*.yaml'],
+                  'config/*.yaml', 'label_page/static/*.html'],
     },
     data_files=[
         ('share/ament_index/resource_index/packages', ['resource/' + PACKAGE]),
