@@ -143,7 +143,9 @@ RIG_MODEL_NAME = RIG_MODEL.stem
 
 
 def evaluate_fusion(params_file: str, duration_s: float, people: int,
-                    seed: int = 0, model_path: str = RIG_MODEL_NAME) -> list[FusionFigures]:
+                    seed: int = 0, model_path: str = RIG_MODEL_NAME,
+                    presets: Sequence[str] = ("curated", "heterogeneous")
+                    ) -> list[FusionFigures]:
     """Run the lab on both presets and compute the figures.
 
     The rig model is the default here: fusion is measured against the rig's truth, which
@@ -151,7 +153,7 @@ def evaluate_fusion(params_file: str, duration_s: float, people: int,
     photographs, abstains on them as out of its domain).
     """
     results = []
-    for preset in ("curated", "heterogeneous"):
+    for preset in presets:
         pipeline = LabPipeline.from_params_file(params_file, model_path=model_path,
                                                 preset=preset, num_people=people, seed=seed)
         pipeline.keep_predictions = True

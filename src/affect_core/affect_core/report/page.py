@@ -37,7 +37,7 @@ from typing import Any, Callable
 from affect_core.errors import DataError
 from affect_core.report import figures as fig
 
-KINDS = ("faces", "model", "fusion", "claims")
+KINDS = ("faces", "model", "fusion", "claims", "depth", "window", "training")
 PAGE = "index.html"
 
 

@@ -31,6 +31,9 @@ are off by default):
 - ``balanced_sampling``: batches are drawn with probability inversely proportional to
   the size of the sample's subgroup, so small subgroups are seen as often as large ones.
 - ``attn_scale``: "learned" adds a per-head attention-logit factor (see vit.py).
+- ``arch``: "vit" (the emotion ViT) or a timm CNN of training/cnn.py, trained with the
+  same recipe for architecture comparisons; a CNN run writes weights and figures but no
+  ONNX file (it has no attention rollout to export).
 - ``init``: a pretrained backbone (``affect pretrain`` output or DINO weights in timm's
   layout); ``label_fraction`` keeps only that share of the training labels.
 
@@ -44,7 +47,7 @@ from __future__ import annotations
 import json
 import math
 import random
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -114,6 +117,7 @@ class TrainConfig(PlainConfig):
     attn_scale: str = "none"
     label_fraction: float = 1.0
     init: str = ""
+    arch: str = "vit"
 
 
 def _seed_everything(seed: int) -> None:
@@ -248,6 +252,10 @@ def rig_identity(config: TrainConfig) -> tuple[str, str]:
 
 def build_model(config: TrainConfig) -> AffectViT:
     """Build the untrained (or pretrained, with ``config.init``) model of a run."""
+    if config.arch != "vit":
+        from affect_core.training.cnn import AffectCNN
+
+        return AffectCNN(len(config.expressions), config.arch)  # type: ignore[return-value]
     model = AffectViT(len(config.expressions), config.size, config.crop_size_px,
                       config.patch_size, config.stem, config.attn_scale)
     if config.init:
@@ -284,8 +292,7 @@ def load_weights(path: Path) -> tuple[AffectViT, TrainConfig, float]:
     """Model, configuration and temperature saved by a finished run (``<out>.pt``)."""
     state = load_state(path, "weights file")
     config = TrainConfig.from_dict(state["config"])
-    model = AffectViT(len(config.expressions), config.size, config.crop_size_px,
-                      config.patch_size, config.stem, config.attn_scale)
+    model = build_model(replace(config, init=""))  # the weights replace any init anyway
     model.load_state_dict(state["model"])
     return model.eval(), config, float(state["temperature"])
 
@@ -391,8 +398,9 @@ def train(config: TrainConfig, out_path: Path, progress: bool = True, resume: bo
     torch.save({"format": WEIGHTS_FORMAT, "config": config.to_dict(),
                 "model": model.state_dict(), "temperature": temperature},
                str(weights_path(out_path)))
-    metadata = export_onnx(model, out_path, temperature, config, *rig_identity(config))
-    report = {"model_id": metadata.model_id, "temperature": temperature,
+    model_id = (export_onnx(model, out_path, temperature, config, *rig_identity(config)).model_id
+                if config.arch == "vit" else f"{config.arch}_rig (not exported)")
+    report = {"model_id": model_id, "temperature": temperature,
               "config": config.to_dict(), "train_crops": len(train_set),
               "history": history, "test": results,
               "data": "synthetic faces from the affect simulated rig (not real people)"}
