@@ -45,7 +45,28 @@ def _train_faces(args: argparse.Namespace) -> int:
     return 0
 
 
+def _train_labels(args: argparse.Namespace) -> int:
+    if not args.crops:
+        raise AffectError("--labels needs --crops: the folder the labelled crops are in")
+    finetune = training_module("finetune")
+    out = Path(args.out)
+    report = finetune.finetune(Path(args.labels), Path(args.crops), out,
+                               Path(args.init) if args.init else None, seed=args.seed,
+                               epochs=args.epochs or 30, threads=args.threads,
+                               progress=not args.quiet)
+    before, after = report["val_before"], report["val_after"]
+    print(f"wrote {out.with_suffix('.onnx')} ({report['model_id']}) from {report['start']}: "
+          f"{report['train_crops']} labelled crops, {report['val_crops']} held out (whole SOM "
+          f"nodes of the same footage); validation top-1 {before['accuracy']:.3f} -> "
+          f"{after['accuracy']:.3f}, macro recall {before['macro_recall']:.3f} -> "
+          f"{after['macro_recall']:.3f}; temperature {report['temperature']:.3f}; card "
+          f"{out.with_suffix('.md')}")
+    return 0
+
+
 def _train(args: argparse.Namespace) -> int:
+    if args.labels:
+        return _train_labels(args)
     if args.faces:
         return _train_faces(args)
     training = training_module("train")
@@ -147,6 +168,10 @@ def add_parsers(sub: Any) -> None:
     train.add_argument("--faces", default=None,
                        help="labelled photographs to train on (any layout `affect eval "
                        "faces --data` reads), split by identity; rig crops join them")
+    train.add_argument("--labels", default=None,
+                       help="fine-tune on a lab's own labels (labels.csv of `affect label`); "
+                       "needs --crops, starts from --init (default: the shipped model)")
+    train.add_argument("--crops", default=None, help="labels: the folder of the labelled crops")
     train.add_argument("--rig-samples", type=int, default=None,
                        help="faces: rig crops joining the photographs (3000)")
     train.add_argument("--ir-look", type=float, default=None,
@@ -180,7 +205,8 @@ def add_parsers(sub: Any) -> None:
                        help="keep only this share of the training labels (few-label runs)")
     train.add_argument("--init", default=None,
                        help="pretrained backbone: affect pretrain output or DINO weights in "
-                       "timm's layout (.pt/.pth/.safetensors), read from this local file")
+                       "timm's layout (.pt/.pth/.safetensors), read from this local file; "
+                       "with --labels also an exported model (.onnx) or a run's .pt")
     train.add_argument("--resume", action="store_true",
                        help="continue an interrupted run from <out>.ckpt.pt")
     train.add_argument("--cache", default=None,

@@ -106,24 +106,34 @@ def _embedding_graph(path: Path) -> bytes:
     return bytes(proto.SerializeToString())
 
 
+def embed_arrays(crops: list[npt.NDArray[np.generic]], model_path: Path | None = None,
+                 batch: int = 256, threads: int = 2
+                 ) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.float64], EmotionModel]:
+    """Embed and predict crops in memory with an exported affect model (default: shipped)."""
+    import onnxruntime as ort
+
+    model = EmotionModel(model_path or DEFAULT_MODEL, provider="cpu",
+                         intra_op_threads=threads)
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads
+    session = ort.InferenceSession(_embedding_graph(model.path), options,
+                                   providers=["CPUExecutionProvider"])
+    name, size = session.get_outputs()[-1].name, model.metadata.input_size_px
+    feats, probs = [], []
+    for i in range(0, len(crops), batch):
+        part = crops[i:i + batch]
+        feats.append(session.run([name], {session.get_inputs()[0].name:
+                                          preprocess(part, size)})[0])
+        probs.append(model.predict(part)[0])
+    return np.concatenate(feats).astype(np.float32), np.concatenate(probs), model
+
+
 def embed_onnx(paths: list[Path], model_path: Path | None = None, batch: int = 256,
                root: Path | None = None) -> Embedded:
     """Embed crops and predict them with an exported affect model (default: shipped)."""
-    import onnxruntime as ort
-
-    model = EmotionModel(model_path or DEFAULT_MODEL, provider="cpu", intra_op_threads=2)
-    graph = _embedding_graph(model.path)
-    session = ort.InferenceSession(graph, providers=["CPUExecutionProvider"])
-    name = session.get_outputs()[-1].name
-    size = model.metadata.input_size_px
-    feats, probs = [], []
-    for i in range(0, len(paths), batch):
-        crops = [read_crop(p) for p in paths[i:i + batch]]
-        feats.append(session.run([name], {session.get_inputs()[0].name:
-                                          preprocess(crops, size)})[0])
-        probs.append(model.predict(crops)[0])
-    return Embedded(_relative(paths, root), np.concatenate(feats).astype(np.float32),
-                    np.concatenate(probs), model.labels, model.metadata.model_id)
+    feats, probs, model = embed_arrays([read_crop(p) for p in paths], model_path, batch)
+    return Embedded(_relative(paths, root), feats, probs, model.labels,
+                    model.metadata.model_id)
 
 
 def embed_weights(paths: list[Path], weights: Path, batch: int = 256,

@@ -240,23 +240,36 @@ def training_data(config: FaceTrainConfig, cache_dir: Path | None, progress: boo
                         _indices(val_names, names))
 
 
-def train_faces(config: FaceTrainConfig, out_path: Path, cache_dir: Path | None = None,
-                progress: bool = True) -> dict[str, Any]:
-    """Train on the photographs (and rig crops); write ``<out>.pt`` and a report JSON."""
-    random.seed(config.seed)
-    np.random.seed(config.seed)
-    torch.manual_seed(config.seed)
-    torch.set_num_threads(config.threads)
+def _freeze_batch_norm(model: AffectViT) -> None:
+    for module in model.modules():
+        if isinstance(module, torch.nn.BatchNorm2d):
+            module.eval()
+
+
+def _validation_loss(model: AffectViT, xv: torch.Tensor, yv: torch.Tensor) -> tuple[
+        float, npt.NDArray[np.float32]]:
+    _, val_logits = features_and_logits(model, xv)
+    return float(F.cross_entropy(torch.from_numpy(val_logits), yv)), val_logits
+
+
+def fit(model: AffectViT, data: TrainingData, config: FaceTrainConfig, progress: bool,
+        frozen_batch_norm: bool = False, keep_start: bool = False
+        ) -> list[dict[str, float]]:
+    """Train ``model`` on ``data`` with early stopping; leave it at its best epoch.
+
+    Early stopping keeps the epoch of least validation loss. ``frozen_batch_norm`` keeps
+    the conv stem's batch statistics as they are: a fine-tune on a few hundred labels
+    would otherwise replace them with a few batches' worth (and a stem folded out of an
+    exported model has none to learn from). ``keep_start`` makes the starting weights
+    (epoch 0) a candidate too, so a fine-tune never ends worse on validation than it began.
+    """
     names = config.expressions
-    data = training_data(config, cache_dir, progress)
     x, y, va = data.x, torch.from_numpy(data.y), data.va
     xv, yv = standardize(data.x_val), torch.from_numpy(data.y_val)
     is_photo = torch.arange(len(x)) < data.photos
     weights = class_weights(data.y[:data.photos], len(names), config.class_weight_power,
                             config.max_class_weight)
     weights = torch.where(weights > 0, weights, torch.ones_like(weights))  # rig-only classes
-    model = AffectViT(len(names), config.size, config.crop_size_px, config.patch_size,
-                      config.stem)
     optimiser = torch.optim.AdamW(model.parameters(), lr=config.learning_rate,
                                   weight_decay=config.weight_decay)
     steps = config.epochs * math.ceil(len(x) / config.batch_size)
@@ -264,10 +277,16 @@ def train_faces(config: FaceTrainConfig, out_path: Path, cache_dir: Path | None 
                                                    total_steps=steps, pct_start=0.1)
     gen = torch.Generator().manual_seed(config.seed)
     best_loss, best_state, stale, history = math.inf, None, 0, []
+    if keep_start:
+        best_loss, _ = _validation_loss(model, xv, yv)
+        best_state = {k: v.clone() for k, v in model.state_dict().items()}
+        history.append({"epoch": 0, "val_loss": best_loss})
     for epoch in range(config.epochs):
         if stale >= config.patience:
             break
         model.train()
+        if frozen_batch_norm:
+            _freeze_batch_norm(model)
         order = torch.randperm(len(x), generator=gen)
         running = 0.0
         bar = tqdm(range(0, len(x), config.batch_size), desc=f"epoch {epoch + 1}",
@@ -289,8 +308,7 @@ def train_faces(config: FaceTrainConfig, out_path: Path, cache_dir: Path | None 
             optimiser.step()
             schedule.step()
             running += loss.item() * len(idx)
-        _, val_logits = features_and_logits(model, xv)
-        val_loss = float(F.cross_entropy(torch.from_numpy(val_logits), yv))
+        val_loss, val_logits = _validation_loss(model, xv, yv)
         hits = val_logits.argmax(1) == yv.numpy()
         val_acc = float(hits.mean())
         val_recall = float(np.mean([hits[yv.numpy() == c].mean()
@@ -309,14 +327,29 @@ def train_faces(config: FaceTrainConfig, out_path: Path, cache_dir: Path | None 
     if best_state is None:
         raise TrainingError("training ran no epoch; raise epochs")
     model.load_state_dict(best_state)
+    return history
+
+
+def train_faces(config: FaceTrainConfig, out_path: Path, cache_dir: Path | None = None,
+                progress: bool = True) -> dict[str, Any]:
+    """Train on the photographs (and rig crops); write ``<out>.pt`` and a report JSON."""
+    random.seed(config.seed)
+    np.random.seed(config.seed)
+    torch.manual_seed(config.seed)
+    torch.set_num_threads(config.threads)
+    data = training_data(config, cache_dir, progress)
+    model = AffectViT(len(config.expressions), config.size, config.crop_size_px,
+                      config.patch_size, config.stem)
+    history = fit(model, data, config, progress)
     out_path.parent.mkdir(parents=True, exist_ok=True)
     torch.save({"format": FACES_WEIGHTS_FORMAT, "config": config.to_dict(),
                 "model": model.state_dict(), "history": history},
                str(out_path.with_suffix(".pt")))
-    report = calibrate_and_export(model, config, standardize(x), data.y, xv, yv.numpy(),
-                                  out_path, data.photos)
+    report = calibrate_and_export(model, config, standardize(data.x), data.y,
+                                  standardize(data.x_val), data.y_val, out_path, data.photos)
     report.update({"history": history, "train_photos": data.photos,
-                   "val_photos": int(len(xv)), "rig_crops": int(len(x) - data.photos)})
+                   "val_photos": int(len(data.x_val)),
+                   "rig_crops": int(len(data.x) - data.photos)})
     out_path.with_suffix(".json").write_text(json.dumps(report, indent=2) + "\n",
                                              encoding="utf-8")
     return report
@@ -355,7 +388,8 @@ def face_identity(config: FaceTrainConfig, photos: int, rig: int) -> tuple[str, 
 def calibrate_and_export(model: AffectViT, config: FaceTrainConfig, x_train: torch.Tensor,
                          y_train: npt.NDArray[np.int64], x_val: torch.Tensor,
                          y_val: npt.NDArray[np.int64], out_path: Path,
-                         photos: int | None = None) -> dict[str, Any]:
+                         photos: int | None = None,
+                         identity: tuple[str, str] | None = None) -> dict[str, Any]:
     """Calibrate on the validation photographs, fit the domain model, export ONNX.
 
     The temperature and domain threshold come from the validation photographs, the domain
@@ -363,6 +397,8 @@ def calibrate_and_export(model: AffectViT, config: FaceTrainConfig, x_train: tor
 
     ``x_train`` and ``x_val`` are standardised crops; ``photos`` is the number of
     photographs among ``x_train`` (the rest are rig crops), all of them when None.
+    ``identity`` (model name, training data) replaces face_identity's, for a fine-tune
+    on data that are not photographs.
     """
     from affect_core.training.domain import fit_domain, threshold
     from affect_core.training.export import export_onnx
@@ -380,7 +416,7 @@ def calibrate_and_export(model: AffectViT, config: FaceTrainConfig, x_train: tor
     limit = threshold(domain, val_features)
     photos = len(x_train) if photos is None else photos
     metadata = export_onnx(model, out_path.with_suffix(".onnx"), temperature, config,
-                           *face_identity(config, photos, len(x_train) - photos),
+                           *(identity or face_identity(config, photos, len(x_train) - photos)),
                            domain=domain, domain_threshold=limit,
                            valence_arousal=config.rig_samples > 0)
     return {"model_id": metadata.model_id, "temperature": temperature,
