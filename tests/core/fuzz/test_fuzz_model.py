@@ -241,3 +241,12 @@ def test_metadata_a_runtime_cannot_use_is_a_model_error(key: str, value: str) ->
     props = {**_VALID_PROPS, key: value}
     with pytest.raises(ModelError, match=key):
         ModelMetadata.from_props(props, SOURCE)
+
+
+def test_a_model_whose_metadata_is_not_utf8_is_a_model_error(tmp_path: Path) -> None:
+    # Found by the model-file target (long run): a flipped byte in a metadata value made
+    # onnxruntime's custom_metadata_map raise UnicodeDecodeError.
+    path = tmp_path / "model.onnx"
+    path.write_bytes(_VALID_BYTES.replace(b"tiny@1", b"\x80iny@1"))
+    with pytest.raises(ModelError, match="not UTF-8"):
+        EmotionModel(path)

@@ -114,8 +114,12 @@ class EmotionModel:
             self.session = ort.InferenceSession(str(self.path), options, providers=providers)
         except Exception as err:  # onnxruntime raises its own untyped errors
             raise ModelError(f"cannot load model {self.path}: {err}") from err
-        props = adapters.metadata_props(self.path,
-                                        self.session.get_modelmeta().custom_metadata_map)
+        try:
+            embedded = self.session.get_modelmeta().custom_metadata_map
+        except UnicodeDecodeError as err:  # ONNX strings are UTF-8; a damaged file's are not
+            raise ModelError(f"model {self.path} has metadata that is not UTF-8 text "
+                             f"(byte {err.start}): the file is damaged") from err
+        props = adapters.metadata_props(self.path, embedded)
         self.metadata = ModelMetadata.from_props(props, str(self.path))
         self.provider = self.session.get_providers()[0]
         self._check_signature()
