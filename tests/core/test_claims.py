@@ -78,6 +78,10 @@ def test_verdict_reads_the_interval() -> None:
     assert outcome == claims.NOT_REPRODUCED and "below" in why
     assert claims.verdict(0.1, 0.3, 0.2, 0.4, "x")[1].count("above") == 1
     assert claims.verdict(0.1, math.nan, math.nan, math.nan, "x")[0] == claims.NOT_MEASURABLE
+    # An effect whose interval also holds zero is not reproduced, however close.
+    outcome, why = claims.verdict(0.08, 0.012, -0.08, 0.12, "change", effect=True)
+    assert outcome == claims.NOT_REPRODUCED and why.startswith("inconclusive")
+    assert claims.verdict(0.08, 0.07, 0.02, 0.12, "change", effect=True)[0] == claims.REPRODUCED
 
 
 def test_bootstrap_resamples_clusters() -> None:

@@ -68,7 +68,11 @@ def _claims(args: argparse.Namespace) -> int:
     rows = claims.table_from_folder(folder)
     print(claims.format_claims(rows))
     saved = claims.claims_json(rows, args.measure or "saved results")
-    write_json(saved, Path(args.json) if args.json else folder / "claims.json")
+    target = Path(args.json) if args.json else folder / "claims.json"
+    write_json(saved, target)
+    target.with_name("CLAIMS.md").write_text(claims.format_markdown(rows, saved["note"]),
+                                             encoding="utf-8")
+    print(f"table written to {target} and {target.with_name('CLAIMS.md')}")
     return 0
 
 
@@ -103,6 +107,7 @@ def add_parsers(sub: Any) -> None:
     claims.add_argument("--no-training", action="store_true",
                         help="with --measure: skip the training comparisons")
     claims.add_argument("--json", default=None,
-                        help="write the table here (default: claims.json in --results)")
+                        help="write the table here, and CLAIMS.md beside it (default: "
+                        "claims.json in --results)")
     claims.add_argument("--params", default=str(DEFAULT_PARAMS), help="parameter file")
     claims.set_defaults(func=_claims)

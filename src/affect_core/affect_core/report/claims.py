@@ -20,7 +20,8 @@ for the rig; a rate-ratio interval for spike counts), and a verdict:
 
 - reproduced: the published figure lies inside our interval (for a bound, such as
   "at least 99.7 %", our figure meets it);
-- not reproduced: it lies outside, and the row says which way;
+- not reproduced: it lies outside, and the row says which way; or, for a claimed effect
+  (a change or a difference), our interval holds no effect as well: inconclusive;
 - not measurable here: what is missing (a model from a future issue, a GPU, the data).
 
 The rows read the JSON files in a results folder (affect_core.report.experiments writes
@@ -45,6 +46,8 @@ COLUMNS = ("claim", "published", "ours", "95 % interval", "data", "verdict", "wh
 REPRODUCED, NOT_REPRODUCED, NOT_MEASURABLE = ("reproduced", "not reproduced",
                                               "not measurable here")
 DRAWS = 1000
+NO_TRAINING = ("no saved training comparison (training.json in the results): run affect "
+               "claims --measure full (about an hour of CPU training)")
 
 
 @dataclass(frozen=True)
@@ -71,11 +74,19 @@ def _fmt_interval(lo: float, hi: float, pct: bool = False) -> str:
     return f"[{100 * lo:+.1f} %, {100 * hi:+.1f} %]" if pct else f"[{lo:.3f}, {hi:.3f}]"
 
 
-def verdict(published: float, value: float, lo: float, hi: float, what: str
-            ) -> tuple[str, str]:
-    """Say whether ``published`` lies in [lo, hi], and if not on which side ours lies."""
+def verdict(published: float, value: float, lo: float, hi: float, what: str,
+            effect: bool = False) -> tuple[str, str]:
+    """Say whether ``published`` lies in [lo, hi], and if not on which side ours lies.
+
+    With ``effect`` (the claim is a change from zero), an interval that also holds zero
+    cannot tell the published effect from none, so it does not reproduce it.
+    """
     if not (math.isfinite(lo) and math.isfinite(hi)):
         return NOT_MEASURABLE, f"no interval could be formed for {what}"
+    if effect and lo <= 0.0 <= hi:
+        return NOT_REPRODUCED, (f"inconclusive: our interval holds both no {what} and "
+                                + ("the published one" if lo <= published <= hi
+                                   else "not the published one"))
     if lo <= published <= hi:
         return REPRODUCED, f"the published {what} lies inside our 95 % interval"
     side = "below" if value < published else "above"
@@ -141,7 +152,7 @@ def _drop_rows(results: dict[str, Any]) -> list[ClaimRow]:
 def _spike_row(training: dict[str, Any] | None) -> ClaimRow:
     claim, published = "confidence-weighted loss cuts false-positive spikes", "-18 %"
     if training is None:
-        return _missing(claim, published, "no training comparison (affect claims --measure)")
+        return _missing(claim, published, NO_TRAINING)
     plain, weighted = training["arms"]["vit"]["lab"], training["arms"]["quality_loss"]["lab"]
     k0, k1 = plain["spikes"], weighted["spikes"]
     m0, m1 = plain["person_minutes"], weighted["person_minutes"]
@@ -154,7 +165,7 @@ def _spike_row(training: dict[str, Any] | None) -> ClaimRow:
     ratio = (k1 / m1) / (k0 / m0)
     spread = 1.96 * math.sqrt(1 / k0 + 1 / k1)
     lo, hi = ratio * math.exp(-spread) - 1, ratio * math.exp(spread) - 1
-    v, why = verdict(-0.18, ratio - 1, lo, hi, "change")
+    v, why = verdict(-0.18, ratio - 1, lo, hi, "change", effect=True)
     return ClaimRow(claim, published, f"{100 * (ratio - 1):+.1f} % ({k0} -> {k1} spikes)",
                     _fmt_interval(lo, hi, pct=True), data, v, why)
 
@@ -162,7 +173,7 @@ def _spike_row(training: dict[str, Any] | None) -> ClaimRow:
 def _paired(training: dict[str, Any] | None, claim: str, published: str, value: float,
             a: str, b: str, metric: str) -> ClaimRow:
     if training is None:
-        return _missing(claim, published, "no training comparison (affect claims --measure)")
+        return _missing(claim, published, NO_TRAINING)
     x, y = training["arms"][a], training["arms"][b]
     truth = np.array(x["test_truth"])
 
@@ -175,7 +186,7 @@ def _paired(training: dict[str, Any] | None, claim: str, published: str, value: 
     every = np.arange(len(truth))
     diff = stat(every, x) - stat(every, y)
     lo, hi = bootstrap(lambda r: stat(r, x) - stat(r, y), [str(i) for i in every])
-    v, why = verdict(value, diff, lo, hi, "difference")
+    v, why = verdict(value, diff, lo, hi, "difference", effect=True)
     name = {"top2": "top-2 accuracy", "macro": "macro recall"}[metric]
     return ClaimRow(claim, published, f"{diff:+.3f} {name} ({stat(every, x):.3f} vs "
                     f"{stat(every, y):.3f})", _fmt_interval(lo, hi),
@@ -186,7 +197,7 @@ def _paired(training: dict[str, Any] | None, claim: str, published: str, value: 
 def _micro_row(training: dict[str, Any] | None) -> ClaimRow:
     claim, published = "ViT vs ResNet-50 recall on micro-expressions", "0.72 vs 0.58"
     if training is None:
-        return _missing(claim, published, "no training comparison (affect claims --measure)")
+        return _missing(claim, published, NO_TRAINING)
     vit, cnn = training["arms"]["vit"], training["arms"]["cnn"]
     a, b = np.array(vit["micro_correct"]), np.array(cnn["micro_correct"])
     events = vit["micro_events"]
@@ -194,7 +205,7 @@ def _micro_row(training: dict[str, Any] | None) -> ClaimRow:
         return _missing(claim, published, "no micro-expression crops were found")
     diff = float(a.mean() - b.mean())
     lo, hi = bootstrap(lambda r: float(a[r].mean() - b[r].mean()), events)
-    v, why = verdict(0.14, diff, lo, hi, "ViT - CNN difference")
+    v, why = verdict(0.14, diff, lo, hi, "ViT - CNN difference", effect=True)
     return ClaimRow(
         claim, published,
         f"{a.mean():.3f} ViT ({vit['parameters'] / 1e6:.2f} M parameters, "
@@ -219,7 +230,7 @@ def _depth_row(depth: dict[str, Any] | None) -> ClaimRow:
     draws = [a[rng.integers(0, len(a), len(a))].mean() / b[rng.integers(0, len(b), len(b))]
              .mean() - 1 for _ in range(DRAWS)]
     lo, hi = float(np.percentile(draws, 2.5)), float(np.percentile(draws, 97.5))
-    v, why = verdict(0.08, change, lo, hi, "change")
+    v, why = verdict(0.08, change, lo, hi, "change", effect=True)
     return ClaimRow(claim, published, f"{100 * change:+.1f} % mean fused confidence "
                     f"({a.mean():.3f} vs {b.mean():.3f} IR-only)",
                     _fmt_interval(lo, hi, pct=True), depth["data"] + f" ({len(a)} and "
@@ -245,7 +256,8 @@ def _latency_row(results: dict[str, Any]) -> ClaimRow:
     context = ""
     if model is not None:
         times = np.array(model["latency"]["window_ms"])
-        context = (f"; on this machine's CPU the default model takes "
+        context = (f"; on this machine's CPU (2 cores, shared, under its load then) the "
+                   f"default model takes "
                    f"{np.median(times):.1f} ms (p95 {np.percentile(times, 95):.1f} ms) per "
                    f"window of {model['latency']['k']} crops")
     return _missing("under 20 ms per segment on an edge GPU", "< 20 ms",
@@ -254,8 +266,9 @@ def _latency_row(results: dict[str, Any]) -> ClaimRow:
 
 def _som_row() -> ClaimRow:
     return _missing("SOM frontier cuts annotation", "-30 %",
-                    "not measurable here (yet): SOM frontier selection (issue 17) is not "
-                    "built")
+                    "not measurable here (yet): the SOM frontier (affect frontier, issue 17) "
+                    "chooses crops to label, but no saved result yet compares the labels it "
+                    "needs against random choice; this row reads none")
 
 
 def build_rows(results: Sequence[dict[str, Any]]) -> list[ClaimRow]:
@@ -277,9 +290,9 @@ def build_rows(results: Sequence[dict[str, Any]]) -> list[ClaimRow]:
 def claims_json(rows: Sequence[ClaimRow], profile: str) -> dict[str, Any]:
     """Package the rows for the report (kind "claims")."""
     return {"kind": "claims", "profile": profile, "rows": [asdict(r) for r in rows],
-            "note": f"Measured with the {profile} profile (affect claims --measure "
-                    f"{profile}); synthetic rig figures say how the method behaves, "
-                    "photograph figures are visible light, not IR."}
+            "note": f"Rows from {profile} (affect claims [--measure short|full]); synthetic "
+                    "rig figures say how the method behaves, photograph figures are visible "
+                    "light converted to grey, not IR. Intervals: 95 % bootstrap."}
 
 
 def format_claims(rows: Sequence[ClaimRow]) -> str:
@@ -290,6 +303,17 @@ def format_claims(rows: Sequence[ClaimRow]) -> str:
                   f"    interval {r.interval}; {r.verdict.upper()}: {r.why}",
                   f"    data: {r.data}"]
     return "\n".join(lines)
+
+
+def format_markdown(rows: Sequence[ClaimRow], note: str) -> str:
+    """Format the table as Markdown, the printable copy beside claims.json."""
+    def cell(text: str) -> str:
+        return text.replace("|", "/").replace("\n", " ")
+
+    lines = ["# Published claims, re-measured", "", note, "",
+             "| " + " | ".join(COLUMNS) + " |", "|" + " --- |" * len(COLUMNS)]
+    lines += ["| " + " | ".join(cell(c) for c in row_cells(asdict(r))) + " |" for r in rows]
+    return "\n".join(lines) + "\n"
 
 
 def table_from_folder(folder: Path) -> list[ClaimRow]:
