@@ -13,7 +13,7 @@
 # limitations under the License.
 
 
-"""``affect frontier`` (what to label), ``affect label`` (the labelling page)."""
+"""``affect frontier`` (what to label), ``affect label`` (the page), frontier-curves."""
 
 from __future__ import annotations
 
@@ -88,3 +88,48 @@ def add_parsers(sub: Any) -> None:
     label.add_argument("--open-browser", action="store_true",
                        help="open the page in the default browser")
     label.set_defaults(func=_label)
+    add_curve_parser(sub)
+
+
+def _curves(args: argparse.Namespace) -> int:
+    from affect_core.frontier.measure import (figure, measure, photo_pools, rig_pool, table,
+                                              write_json)
+
+    steps = (10, 20, 40) if args.quick else tuple(args.steps)
+    seeds = 1 if args.quick else args.seeds
+    pool_size = 300 if args.quick else args.pool
+    pools = []
+    if args.faces:
+        pools += photo_pools(Path(args.faces), pool_size)
+    if args.rig:
+        pools.append(rig_pool(pool_size, 150 if args.quick else 600,
+                              Path(args.cache) if args.cache else None))
+    result = measure(pools, steps, seeds)
+    print(table(result))
+    out = Path(args.out)
+    write_json(result, out.with_suffix(".json"))
+    figure(result, out.with_suffix(".png"))
+    print(f"affect frontier-curves: wrote {out.with_suffix('.png')} and "
+          f"{out.with_suffix('.json')}")
+    return 0
+
+
+def add_curve_parser(sub: Any) -> None:
+    """Add ``affect frontier-curves``: the frontier against other choices, measured."""
+    curves = sub.add_parser("frontier-curves", help="measure accuracy against labels spent: "
+                            "SOM frontier vs random, uncertainty and k-means")
+    curves.add_argument("--faces", default=None,
+                        help="real_faces folder (labels.csv, identity split): its training "
+                        "split is the pool, its own labels the labeller")
+    curves.add_argument("--rig", action=argparse.BooleanOptionalAction, default=True,
+                        help="also measure on heterogeneous rig crops (synthetic)")
+    curves.add_argument("--pool", type=int, default=3000, help="pool size per data set")
+    curves.add_argument("--steps", type=int, nargs="+",
+                        default=[20, 40, 80, 160, 320, 640], help="labels spent at each step")
+    curves.add_argument("--seeds", type=int, default=3)
+    curves.add_argument("--quick", action="store_true",
+                        help="a short profile (pool 300, steps 10 20 40, one seed)")
+    curves.add_argument("--cache", default=None, help="folder keeping rendered rig crops")
+    curves.add_argument("--out", default="results/frontier_curves",
+                        help="figure (.png) and figures (.json) to write")
+    curves.set_defaults(func=_curves)

@@ -20,7 +20,8 @@ of the patch tokens after the last block, before the final norm. It keeps what t
 kind of face from another and from a non-face, where the class token after the norm has
 been squeezed toward the label set. An exported model (``--model``) carries it inside its
 graph as the domain model's input, so it is exposed as an extra output of an in-memory
-copy of the graph and read with ONNX Runtime: no PyTorch needed. PyTorch weights
+copy of the graph and read with ONNX Runtime: no PyTorch needed. A model exported without
+a domain model gives the class token its category head reads instead. PyTorch weights
 (``--weights``: a run's ``.pt`` or an ``affect pretrain`` backbone) are read with the
 training extra.
 """
@@ -57,10 +58,11 @@ class Embedded:
         Without probabilities (a pretrained backbone has no trained head) every crop is
         equally uncertain, so the choice rests on the map alone.
         """
+        from affect_core.frontier.curves import entropy
+
         if self.probabilities is None:
             return np.ones(len(self.paths))
-        p = np.clip(self.probabilities, 1e-12, 1.0)
-        return np.asarray(-(p * np.log(p)).sum(axis=1) / np.log(p.shape[1]), np.float64)
+        return entropy(self.probabilities)
 
 
 def crop_paths(folder: Path) -> list[Path]:
@@ -94,12 +96,18 @@ def _embedding_graph(path: Path) -> bytes:
     proto = onnx.load(str(path))
     producers = {out: node for node in proto.graph.node for out in node.output}
     node = producers.get("domain_distance")
+    feature = None
     while node is not None and node.name.startswith("/domain/"):
         feature = node.input[0]
         node = producers.get(feature)
-    if node is None or not any(o.name == "domain_distance" for o in proto.graph.output):
-        raise ModelError(f"model {path} has no domain model, so no embedding to expose; "
-                         "embed with its PyTorch weights (--weights) instead")
+    if feature is None:  # no domain model: the class token the category head reads
+        feature = next((n.input[0] for n in proto.graph.node
+                        if n.op_type == "Gemm" and n.name.endswith("head/Gemm")
+                        and not n.name.endswith("va_head/Gemm")), None)
+    if feature is None:
+        raise ModelError(f"model {path} has neither a domain model nor an affect category "
+                         "head to read an embedding from; embed with its PyTorch weights "
+                         "(--weights) instead")
     proto.graph.output.append(onnx.helper.make_tensor_value_info(
         feature, onnx.TensorProto.FLOAT, None))
     proto.graph.output[-1].name = feature

@@ -27,7 +27,9 @@ is a map a person can read. What to label is chosen node by node:
 - crops within a node: first the one nearest the prototype (what the node is), then crops
   far from those already chosen there, weighted by uncertainty (what the node also holds);
 - each crop taken divides its node's worth by (1 + taken), so the budget spreads over
-  nodes in proportion to their worth rather than emptying the best one;
+  nodes in proportion to their worth rather than emptying the best one, and counts as
+  labelled for novelty at once, so one batch does not spend itself on neighbouring nodes
+  of one group;
 - where subgroups are known, a crop's worth is divided by (1 + its subgroup's share of
   the chosen crops x number of subgroups), so no subgroup is left out of the first labels.
 """
@@ -124,28 +126,45 @@ def _distances(x: npt.NDArray[np.float64], y: npt.NDArray[np.float64]
     return np.sqrt(np.maximum(squared, 0.0))
 
 
-def node_novelty(fitted: FittedMap, labelled: npt.NDArray[np.int64]) -> npt.NDArray[np.float64]:
-    """Distance of each node's prototype to the nearest labelled crop, over its median.
+def _novelty(nearest: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+    """Novelty of each node from its prototype's distance to the nearest labelled crop.
 
-    1 everywhere when nothing is labelled yet; kept within [NOVELTY_FLOOR, 2] so one
-    outlying node does not outweigh mass and uncertainty, and one labelled crop does not
-    close a whole neighbourhood.
+    The distance over its median across nodes, within [NOVELTY_FLOOR, 2] so one outlying
+    node does not outweigh mass and uncertainty and one labelled crop does not close a
+    whole neighbourhood; 1 everywhere while nothing is labelled (all distances infinite).
     """
+    if not np.isfinite(nearest).any():
+        return np.ones(len(nearest))
+    return np.asarray(np.clip(nearest / max(float(np.median(nearest)), 1e-9),
+                              NOVELTY_FLOOR, 2.0), np.float64)
+
+
+def node_novelty(fitted: FittedMap, labelled: npt.NDArray[np.int64]) -> npt.NDArray[np.float64]:
+    """Novelty of each node given the labelled crops (see _novelty)."""
+    return _novelty(_nearest_labelled(fitted, labelled))
+
+
+def _nearest_labelled(fitted: FittedMap, labelled: npt.NDArray[np.int64]
+                      ) -> npt.NDArray[np.float64]:
     if len(labelled) == 0:
-        return np.ones(len(fitted.prototypes))
-    d = _distances(fitted.prototypes, fitted.scaled[labelled]).min(axis=1)
-    return np.asarray(np.clip(d / max(float(np.median(d)), 1e-9), NOVELTY_FLOOR, 2.0),
+        return np.full(len(fitted.prototypes), np.inf)
+    return np.asarray(_distances(fitted.prototypes, fitted.scaled[labelled]).min(axis=1),
+                      np.float64)
+
+
+def _base_worth(fitted: FittedMap, uncertainty: npt.NDArray[np.floating]
+                ) -> npt.NDArray[np.float64]:
+    mass = fitted.mass()
+    mean_u = np.bincount(fitted.node, weights=uncertainty, minlength=len(mass)) \
+        / np.maximum(mass, 1)
+    return np.asarray(np.where(mass > 0, np.log1p(mass) * (UNCERTAINTY_FLOOR + mean_u), 0.0),
                       np.float64)
 
 
 def node_worth(fitted: FittedMap, uncertainty: npt.NDArray[np.floating],
                labelled: npt.NDArray[np.int64]) -> npt.NDArray[np.float64]:
     """Worth of each node: log(1 + mass) x (floor + mean uncertainty) x novelty."""
-    mass = fitted.mass()
-    mean_u = np.bincount(fitted.node, weights=uncertainty, minlength=len(mass)) \
-        / np.maximum(mass, 1)
-    worth = np.log1p(mass) * (UNCERTAINTY_FLOOR + mean_u) * node_novelty(fitted, labelled)
-    return np.asarray(np.where(mass > 0, worth, 0.0), np.float64)
+    return _base_worth(fitted, uncertainty) * node_novelty(fitted, labelled)
 
 
 def choose(fitted: FittedMap, uncertainty: npt.NDArray[np.floating], budget: int,
@@ -156,23 +175,26 @@ def choose(fitted: FittedMap, uncertainty: npt.NDArray[np.floating], budget: int
         raise ConfigError(f"budget must be 0 or more, got {budget}")
     labelled = np.zeros(0, np.int64) if labelled is None else np.asarray(labelled, np.int64)
     u = np.asarray(uncertainty, np.float64)
-    worth = node_worth(fitted, u, labelled)
+    base = _base_worth(fitted, u)
+    nearest = _nearest_labelled(fitted, labelled)
     free = np.ones(len(fitted.node), bool)
     free[labelled] = False
     groups = sorted(set(subgroups)) if subgroups else []
     taken_in_group = dict.fromkeys(groups, 0)
-    taken = np.zeros(len(worth), np.int64)
-    members = [np.flatnonzero(fitted.node == j) for j in range(len(worth))]
-    chosen_in_node: list[list[int]] = [[] for _ in worth]
+    taken = np.zeros(len(base), np.int64)
+    members = [np.flatnonzero(fitted.node == j) for j in range(len(base))]
+    chosen_in_node: list[list[int]] = [[] for _ in base]
     out = Choice()
     while len(out.index) < budget and free.any():
         open_nodes = np.array([free[m].any() for m in members])
-        score = np.where(open_nodes, worth / (1.0 + taken), -1.0)
+        score = np.where(open_nodes, base * _novelty(nearest) / (1.0 + taken), -1.0)
         j = int(score.argmax())
         candidates = members[j][free[members[j]]]
         pick = _pick_in_node(fitted, j, candidates, chosen_in_node[j], u, subgroups,
                              taken_in_group, len(out.index))
         free[pick] = False
+        nearest = np.minimum(nearest, _distances(fitted.prototypes,
+                                                 fitted.scaled[pick:pick + 1])[:, 0])
         taken[j] += 1
         chosen_in_node[j].append(pick)
         if subgroups:
