@@ -24,8 +24,11 @@ def test_shipped_parameter_file_validates() -> None:
 
 def test_sections_are_the_node_names_of_the_launch_file() -> None:
     launch = (REPO / "launch" / "lab.launch.py").read_text()
+    sensors = re.search(r"sensor = ('\w+' if use_sim else '\w+')", launch)
+    assert sensors is not None  # the sensor node is named by use_sim
     names = set(re.findall(r"name='(\w+)'", launch)) | set(
-        re.findall(r"'(\w+)'", launch.split("STAGES = ")[1].split(")")[0]))
+        re.findall(r"'(\w+)'", launch.split("STAGES = ")[1].split(")")[0])) | set(
+        re.findall(r"'(\w+)'", sensors.group(1)))
     assert set(SECTIONS) <= names
 
 

@@ -21,8 +21,10 @@ from affect_core.calibration import Calibration
 from affect_core.errors import InputError
 from affect_core.markers import LabelMarker
 from affect_core.sinks.records import emotion_record
-from affect_core.types import CameraModel, Emotion, FaceFrame, FaceObservation, FaceWindow
-from affect_core.types import EyeState, FrameQuality, ImageFrame, WindowPrediction
+from affect_core.sources.images import image_from_message
+from affect_core.types import CameraModel, Emotion, ENCODING_DTYPES, FaceFrame, FaceObservation
+from affect_core.types import EyeState, FaceWindow, FrameQuality, ImageFrame
+from affect_core.types import WindowPrediction
 from affect_msgs.msg import Emotion as EmotionMsg
 from affect_msgs.msg import FaceObservation as FaceObservationMsg
 from affect_msgs.msg import FaceObservationArray, FaceWindow as FaceWindowMsg
@@ -75,6 +77,17 @@ def msg_to_image(msg: Image) -> ImageFrame:
     if len(msg.data) != msg.step * msg.height:
         raise InputError(f'{size}: {len(msg.data)} bytes of data, but height x step is '
                          f'{msg.step * msg.height}')
+    if msg.encoding in ENCODING_DTYPES:
+        # The core's decoder reads each row from its step, whatever the padding.
+        return image_from_message(msg)
+    try:
+        dtype, channels = _BRIDGE.encoding_to_dtype_with_channels(msg.encoding)
+    except (CvBridgeError, TypeError, ValueError) as err:
+        raise InputError(f'unreadable {size}: {err}') from err
+    pixel_bytes = np.dtype(dtype).itemsize * channels
+    if msg.step < msg.width * pixel_bytes or msg.step % pixel_bytes:
+        raise InputError(f'{size}: a step of {msg.step} bytes does not hold a row of '
+                         f'{msg.width} pixels of {pixel_bytes} bytes')
     try:
         data = _BRIDGE.imgmsg_to_cv2(msg, desired_encoding='passthrough')
     except (CvBridgeError, TypeError, ValueError) as err:

@@ -72,43 +72,28 @@ class NearestAssociation(SimpleFilter):
 
     affect_core.sync.associate decides: the nearest within ``max_age`` seconds, waiting
     for a later secondary message when one may still come. Output: (primary, secondary).
-    A primary stamp more than ``clock_jump_s`` behind the newest one (a bag loop, a clock
-    reset) restarts the association, counted in ``restarts``: the messages waiting are
-    decided with what has arrived, and secondary messages on the new clock are accepted
-    instead of being refused as out of order for good. The counts carry on.
+    A stamp more than ``clock_jump_s`` behind the newest one (a bag loop, a clock reset)
+    restarts the association (the core counts it in ``stats.restarts``).
     """
 
     def __init__(self, primary: Any, secondary: Any, max_age: float,
                  clock_jump_s: float = 1.0) -> None:
         super().__init__()
-        self._max_age = max_age
-        self._jump_ns = int(round(clock_jump_s * 1e9))
-        self._newest_primary_ns: Optional[int] = None
-        self.restarts = 0
-        self.core: NearestAssociator[Any, Any] = NearestAssociator(max_age)
+        self.core: NearestAssociator[Any, Any] = NearestAssociator(
+            max_age, clock_jump_s=clock_jump_s)
         self._lock = threading.Lock()
         self.input_connections = [primary.registerCallback(self._on_primary),
                                   secondary.registerCallback(self._on_secondary)]
 
-    def _restart_if_jumped_back(self, stamp: int) -> list:
-        newest = self._newest_primary_ns
-        if newest is not None and stamp < newest - self._jump_ns:
-            decided = self.core.flush()
-            stats = self.core.stats
-            self.core = NearestAssociator(self._max_age)
-            self.core.stats = stats
-            self.restarts += 1
-            self._newest_primary_ns = stamp
-            return decided
-        if newest is None or stamp > newest:
-            self._newest_primary_ns = stamp
-        return []
+    @property
+    def restarts(self) -> int:
+        """Count the restarts after stamps jumped back."""
+        return self.core.stats.restarts
 
     def _on_primary(self, msg: Any) -> None:
         stamp = stamp_ns(msg)
         with self._lock:
-            decided = self._restart_if_jumped_back(stamp)
-            decided += self.core.add_primary(stamp, msg)
+            decided = self.core.add_primary(stamp, msg)
         for pair in decided:
             self.signalMessage(*pair)
 

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 import math
-import struct
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -167,7 +166,7 @@ def image_messages(draw: st.DrawFn) -> Any:
     height, width = draw(DIMS), draw(DIMS)
     step = draw(st.one_of(DIMS, st.sampled_from([width, 2 * width, 4 * width, 4 * width + 3])))
     size = draw(st.one_of(st.integers(0, 300), st.sampled_from([height * step])))
-    assume(size <= 4096)
+    assume(size <= 4096 and step < 2**32)  # a uint32 field holds no more
     record = {
         "header": {"stamp": {"sec": draw(st.integers(-2**31, 2**31 - 1)),
                              "nanosec": draw(UINT32)},
@@ -256,10 +255,6 @@ def _emotion(**changes: Any) -> Emotion:
     return Emotion(**values)
 
 
-@pytest.mark.xfail(strict=True, raises=(OverflowError, struct.error),
-                   reason="sinks/messages.py build_message passes values the message cannot "
-                          "hold to rosbags, which raises OverflowError or struct.error instead "
-                          "of a RecordingError (reported; sinks are not this suite's to change)")
 @pytest.mark.parametrize("changes", [{"valence": 1e300}, {"stamp_ns": 2**31 * 10**9},
                                      {"frames_used": -1}, {"frames_expected": 2**32}],
                          ids=["float32_overflow", "stamp_after_2038", "negative_count",
@@ -271,17 +266,8 @@ def test_an_emotion_the_message_cannot_hold_is_a_recording_error(
         typestore().serialize_cdr(build_message(EMOTION_TYPE, record), EMOTION_TYPE)
 
 
-@pytest.mark.xfail(strict=True, raises=ValueError,
-                   reason="sinks/jsonl.py JsonLinesSink.write dumps with allow_nan=False but "
-                          "maps only NaN to null, so an infinite value (a domain distance of "
-                          "inf) raises ValueError instead of being written or refused as a "
-                          "RecordingError (reported; sinks are not this suite's to change)")
-def test_an_emotion_with_an_infinite_value_is_written_or_refused_clearly(
-        tmp_path: Path) -> None:
+def test_an_emotion_with_an_infinite_value_is_written_with_null(tmp_path: Path) -> None:
     with JsonLinesSink(tmp_path / "emotions.jsonl") as sink:
-        try:
-            sink.write(_emotion(domain_distance=math.inf))
-        except RecordingError:
-            return
+        sink.write(_emotion(domain_distance=math.inf))
     line = (tmp_path / "emotions.jsonl").read_text(encoding="utf-8")
     assert json.loads(line)["domain_distance"] is None

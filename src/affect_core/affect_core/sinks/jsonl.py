@@ -12,7 +12,7 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""Emotions as JSON lines: one Emotion record per line, NaN written as null."""
+"""Emotions as JSON lines: one Emotion record per line, NaN and infinities written as null."""
 
 from __future__ import annotations
 

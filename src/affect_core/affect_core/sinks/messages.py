@@ -28,6 +28,8 @@ import numpy as np
 from rosbags.typesys import Stores, get_typestore, get_types_from_msg
 from rosbags.typesys.store import Typestore
 
+from affect_core.errors import RecordingError
+
 MSG_DIR = Path(__file__).resolve().parent.parent / "msg"
 PACKAGE = "affect_msgs"
 
@@ -50,15 +52,20 @@ def typestore() -> Typestore:
 
 
 def build_message(msgtype: str, record: dict[str, Any]) -> Any:
-    """Build a rosbags message instance of ``msgtype`` from a message-shaped record."""
-    store = typestore()
-    cls = store.types[msgtype]
-    fields = store.fielddefs[msgtype][1]
+    """Build a rosbags message instance of ``msgtype`` from a message-shaped record.
+
+    A value the field cannot hold (a float beyond float32, a count below zero or past
+    uint32, a stamp after 2038 in Time's int32 seconds) is a RecordingError naming the
+    field, rather than an OverflowError deep in serialisation.
+    """
+    return _build(typestore(), msgtype, record, msgtype)
+
+
+def _build(store: Typestore, msgtype: str, record: dict[str, Any], path: str) -> Any:
     kwargs: dict[str, Any] = {}
-    for name, (kind, detail) in fields:
-        value = record[name]
-        kwargs[name] = _convert(store, kind, detail, value)
-    return cls(**kwargs)
+    for name, (kind, detail) in store.fielddefs[msgtype][1]:
+        kwargs[name] = _convert(store, kind, detail, record[name], f"{path}.{name}")
+    return store.types[msgtype](**kwargs)
 
 
 _NUMPY = {"float32": np.float32, "float64": np.float64, "uint8": np.uint8, "int8": np.int8,
@@ -66,16 +73,42 @@ _NUMPY = {"float32": np.float32, "float64": np.float64, "uint8": np.uint8, "int8
           "uint64": np.uint64, "int64": np.int64}
 
 
-def _convert(store: Typestore, kind: int, detail: Any, value: Any) -> Any:
+def _check(typename: str, values: Any, path: str) -> None:
+    """Refuse values outside the range of the field's base type."""
+    dtype = _NUMPY.get(typename)
+    if dtype is None or isinstance(values, (bytes, bytearray, memoryview)) or (
+            isinstance(values, np.ndarray) and values.dtype == dtype):
+        return  # raw image bytes and arrays already of the field's type fit by construction
+    array = np.asarray(values)
+    if not array.size or array.dtype.kind not in "biuf":
+        return
+    if np.issubdtype(dtype, np.integer):
+        info = np.iinfo(dtype)
+        if array.dtype.kind == "f":
+            over = ~np.isfinite(array) | (array < info.min) | (array > info.max)
+        else:
+            over = (array < info.min) | (array > info.max)
+    else:
+        with np.errstate(over="ignore"):  # overflow is what is being looked for
+            over = np.isfinite(array) & np.isinf(array.astype(dtype))
+    if over.any():
+        raise RecordingError(f"{path} = {array[over].flat[0]} does not fit the message's "
+                             f"{typename}")
+
+
+def _convert(store: Typestore, kind: int, detail: Any, value: Any, path: str) -> Any:
     from rosbags.typesys.base import Nodetype
 
     if kind == Nodetype.NAME:
-        return build_message(detail, value)
+        return _build(store, detail, value, path)
     if kind in (Nodetype.ARRAY, Nodetype.SEQUENCE):
         (elem_kind, elem_detail), _ = detail
         if elem_kind == Nodetype.BASE and elem_detail[0] in _NUMPY:
+            _check(elem_detail[0], value, path)
             return np.asarray(value, dtype=_NUMPY[elem_detail[0]])
-        return [_convert(store, elem_kind, elem_detail, v) for v in value]
+        return [_convert(store, elem_kind, elem_detail, v, f"{path}[]") for v in value]
+    if kind == Nodetype.BASE:
+        _check(detail[0], value, path)
     return value
 
 

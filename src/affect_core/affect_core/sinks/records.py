@@ -65,8 +65,8 @@ def emotion_record(emotion: Emotion) -> dict[str, Any]:
 
 
 def nan_to_none(value: Any) -> Any:
-    """Replace float NaN (not valid JSON) by None, recursively."""
-    if isinstance(value, float) and math.isnan(value):
+    """Replace float NaN and infinities (not valid JSON) by None, recursively."""
+    if isinstance(value, float) and not math.isfinite(value):
         return None
     if isinstance(value, dict):
         return {k: nan_to_none(v) for k, v in value.items()}

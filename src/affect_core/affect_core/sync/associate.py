@@ -21,6 +21,11 @@ given depth in stamp order), or when the newest IR frame is more than ``max_age_
 past it (depth is late or gone). It then gets the nearest depth frame within
 ``max_age_s``, or none. Every IR frame comes out exactly once, in stamp order, and is
 counted as associated or not; depth frames that no IR frame used are counted too.
+
+A stamp more than ``clock_jump_s`` behind the newest of its stream (a bag loop, a clock
+reset) restarts the association, counted in ``restarts``: the IR frames waiting are
+decided with what has arrived, and depth on the new clock is accepted instead of being
+refused as out of order until the stamps pass the old ones again.
 """
 
 from __future__ import annotations
@@ -48,15 +53,21 @@ class AssociationStats:
     secondary: int = 0
     secondary_unused: int = 0
     secondary_out_of_order: int = 0
+    restarts: int = 0
 
 
 class NearestAssociator(Generic[P, S]):
     """Pairs primary items with the nearest secondary item in time (module docstring)."""
 
-    def __init__(self, max_age_s: float, max_pending: int = 64, history: int = 16) -> None:
+    def __init__(self, max_age_s: float, max_pending: int = 64, history: int = 16,
+                 clock_jump_s: float = 1.0) -> None:
         if not 0.0 <= max_age_s <= MAX_SPAN_S:  # NaN fails too
             raise ConfigError(f"max_age_s must be in [0, {MAX_SPAN_S:.0e}] s, got {max_age_s}")
+        if not 0.0 < clock_jump_s <= MAX_SPAN_S:
+            raise ConfigError(f"clock_jump_s must be in (0, {MAX_SPAN_S:.0e}] s, got "
+                              f"{clock_jump_s}")
         self.max_age_ns = int(round(max_age_s * 1e9))
+        self.clock_jump_ns = int(round(clock_jump_s * 1e9))
         self.max_pending = max_pending
         self.history = history
         self.stats = AssociationStats()
@@ -67,21 +78,28 @@ class NearestAssociator(Generic[P, S]):
     def add_secondary(self, stamp_ns: int, item: S) -> list[tuple[P, S | None]]:
         """Offer a secondary item; returns the primary items this decides."""
         self.stats.secondary += 1
+        restarted = []
+        if self._secondary and stamp_ns < self._secondary[-1][0] - self.clock_jump_ns:
+            restarted = self._restart()
         if self._secondary and stamp_ns <= self._secondary[-1][0]:
             self.stats.secondary_out_of_order += 1
             return []
         self._secondary.append((stamp_ns, item, False))
         while len(self._secondary) > self.history:
             self._forget_oldest_secondary()
-        return self._decide()
+        return restarted + self._decide()
 
     def add_primary(self, stamp_ns: int, item: P) -> list[tuple[P, S | None]]:
         """Offer a primary item; returns the primary items now decided, in order."""
         self.stats.primary += 1
+        decided = []
+        newest = self._newest_primary_ns
+        if newest is not None and stamp_ns < newest - self.clock_jump_ns:
+            decided = self._restart()
         self._pending.append((stamp_ns, item))
         if self._newest_primary_ns is None or stamp_ns > self._newest_primary_ns:
             self._newest_primary_ns = stamp_ns
-        decided = self._decide()
+        decided += self._decide()
         while len(self._pending) > self.max_pending:
             self.stats.pending_overflow += 1
             decided.append(self._resolve(*self._pending.popleft()))
@@ -94,6 +112,12 @@ class NearestAssociator(Generic[P, S]):
         while self._secondary:
             self._forget_oldest_secondary()
         return decided
+
+    def _restart(self) -> list[tuple[P, S | None]]:
+        """Decide what waits with what has arrived and start on the new clock."""
+        self.stats.restarts += 1
+        self._newest_primary_ns = None
+        return self.flush()
 
     def _decide(self) -> list[tuple[P, S | None]]:
         decided = []
