@@ -143,6 +143,8 @@ def figure(result: dict[str, Any], path: Path) -> None:
                 ax.errorbar(result["steps"], s["mean"], yerr=s["sd"], label=strategy,
                             marker="o", capsize=2)
             ax.set_xscale("log")
+            ax.minorticks_off()
+            ax.set_xticks(result["steps"], [str(n) for n in result["steps"]])
             ax.set_xlabel("labels spent")
             ax.set_title(f"{title}\n{pool['name']}", fontsize=8)
         row[0].legend(fontsize=7)
