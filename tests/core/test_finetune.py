@@ -20,6 +20,7 @@ pytest.importorskip("torch")
 pytest.importorskip("onnx")
 
 from affect_core.cli import main  # noqa: E402
+from affect_core.frontier.embed import embed_onnx, embed_weights  # noqa: E402
 from affect_core.model.runtime import EmotionModel  # noqa: E402
 from affect_core.training.dataset import render_crops  # noqa: E402
 from affect_core.training.faces import PHOTO_EXPRESSIONS  # noqa: E402
@@ -63,6 +64,12 @@ def test_fine_tune_beats_the_shipped_model_on_held_out_footage(
     assert tuned.metadata.model_id.startswith("affect_vit_micro_finetuned")
     again = starting_model(out.with_suffix(".pt"))  # a fine-tune can start the next one
     assert again.labels == PHOTO_EXPRESSIONS and again.trained_head
+    # affect frontier --weights embeds as --model does: the same backbone, either way.
+    paths = sorted((root / "crops").glob("*.png"))[:8]
+    from_weights = embed_weights(paths, out.with_suffix(".pt"))
+    from_graph = embed_onnx(paths, out)
+    assert from_weights.embeddings.shape == (8, 96)
+    assert np.abs(from_weights.embeddings - from_graph.embeddings).max() < 1e-3
 
 
 def test_too_few_labels_is_an_error_that_says_what_to_do(tmp_path: Path) -> None:
