@@ -156,6 +156,7 @@ def evaluate_fusion(params_file: str, duration_s: float, people: int,
     for preset in presets:
         pipeline = LabPipeline.from_params_file(params_file, model_path=model_path,
                                                 preset=preset, num_people=people, seed=seed)
+        pipeline.keep_scored = True
         pipeline.keep_predictions = True
         with tempfile.TemporaryDirectory() as tmp:
             summary = pipeline.run(duration_s, Path(tmp), progress=False)

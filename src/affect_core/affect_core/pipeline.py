@@ -209,8 +209,8 @@ class _TruthMatcher:
             if best is not None and iou(obs.box_px, best.box_px) >= 0.3:
                 self._votes.setdefault(obs.person_id, Counter())[best.truth_id] += 1
 
-    def score(self, emotion: Emotion, prediction: WindowPrediction,
-              summary: LabSummary, keep_prediction: bool = False) -> None:
+    def score(self, emotion: Emotion, prediction: WindowPrediction, summary: LabSummary,
+              keep_scored: bool = False, keep_prediction: bool = False) -> None:
         votes = self._votes.get(emotion.person_id)
         if not votes:
             return
@@ -224,6 +224,8 @@ class _TruthMatcher:
         if not emotion.abstained:
             summary.truth_answered += 1
             summary.truth_correct += int(emotion.expression == truths[0].category)
+        if not keep_scored:
+            return
         # The same window without fusion: the plain mean of the samples' probabilities.
         raw = prediction.probabilities.mean(axis=0) if len(prediction.probabilities) else None
         summary.scored.append(ScoredWindow(
@@ -251,7 +253,10 @@ class LabPipeline:
         self.vit_config = EmotionVitConfig.from_params(params.get("emotion_vit", {}))
         self.fusion_config = FusionConfig.from_params(params.get("confidence_fusion", {}))
         self.overlay_config = OverlayConfig.from_params(params.get("overlay", {}))
-        # Keep each scored window's model output (memory grows with the run; for evaluation).
+        # Keep every scored window (keep_scored) and its model output (keep_predictions):
+        # memory grows with the run, so only evaluation asks for them; the counts in the
+        # summary do not need them.
+        self.keep_scored = False
         self.keep_predictions = False
 
     @classmethod
@@ -334,7 +339,8 @@ class LabPipeline:
                     prediction = vit.predict(window)
                     t1 = time.perf_counter()
                     emotion: Emotion = fusion.fuse(prediction)
-                    truth.score(emotion, prediction, summary, self.keep_predictions)
+                    truth.score(emotion, prediction, summary, self.keep_scored,
+                                self.keep_predictions)
                     if feed is not None:
                         feed.window(emotion, prediction)
                     bag.write(emotion)
