@@ -81,7 +81,6 @@ class McapRecording:
             topic: self._writer.add_connection(topic, msgtype, typestore=self._store)
             for topic, msgtype in topics.items()}
         self.messages = 0
-        self.flushed_messages = 0
         self.flushes = 0
         self._flushed_counts = {topic: 0 for topic in topics}
         self._pending_counts = dict.fromkeys(topics, 0)
@@ -134,16 +133,7 @@ class McapRecording:
         except OSError as err:
             self._fail(err)
         if not first:
-            for topic, count in self._pending_counts.items():
-                self._flushed_counts[topic] += count
-            pending = self._pending_span_ns
-            assert pending is not None
-            span = self._flushed_span_ns
-            self._flushed_span_ns = pending if span is None else (
-                min(span[0], pending[0]), max(span[1], pending[1]))
-            self._pending_counts = dict.fromkeys(self._pending_counts, 0)
-            self._pending_span_ns = None
-            self.flushed_messages = sum(self._flushed_counts.values())
+            self._count_pending_as_flushed()
             self.flushes += 1
         self._last_flush_s = time.monotonic()
         try:
@@ -152,10 +142,26 @@ class McapRecording:
         except OSError as err:
             self._fail(err)
 
-    def _fail(self, err: OSError) -> None:
+    @property
+    def flushed_messages(self) -> int:
+        """Count the messages on disk and named in metadata.yaml."""
+        return sum(self._flushed_counts.values())
+
+    def _count_pending_as_flushed(self) -> None:
+        """Move the pending messages' counts and stamp span to the flushed ones."""
+        for topic, count in self._pending_counts.items():
+            self._flushed_counts[topic] += count
+        pending, span = self._pending_span_ns, self._flushed_span_ns
+        if pending is not None:
+            self._flushed_span_ns = pending if span is None else (
+                min(span[0], pending[0]), max(span[1], pending[1]))
+        self._pending_counts = dict.fromkeys(self._pending_counts, 0)
+        self._pending_span_ns = None
+
+    def _fail(self, err: OSError, doing: str = "write") -> None:
         """Stop writing after an I/O error, keeping what is already on disk."""
         self._failed = RecordingError(
-            f"cannot write recording {self.path}: {err.strerror or err}; the "
+            f"cannot {doing} recording {self.path}: {err.strerror or err}; the "
             f"{self.flushed_messages} messages flushed before stay readable (run "
             f"`affect repair {self.path}`), the {self.messages - self.flushed_messages} "
             "written since are lost")
@@ -177,12 +183,8 @@ class McapRecording:
             self._writer.close()
         except OSError as err:
             self._abort()
-            self._failed = RecordingError(
-                f"cannot finish recording {self.path}: {err.strerror or err}; the "
-                f"{self.flushed_messages} messages flushed before stay readable (run "
-                f"`affect repair {self.path}`)")
-            raise self._failed from err
-        self.flushed_messages = self.messages
+            self._fail(err, "finish")
+        self._count_pending_as_flushed()
 
     def _abort(self) -> None:
         """Close the file without its index, keeping the first error as the one to report.

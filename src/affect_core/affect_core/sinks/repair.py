@@ -102,7 +102,7 @@ def repair(bag_dir: str | Path) -> RepairReport:
     """Rebuild a recording cut short by a crash from its complete chunks (see module doc)."""
     bag_dir = Path(bag_dir)
     source = mcap_file(bag_dir)
-    if recording_closed(bag_dir):
+    if (bag_dir / METADATA_FILE).is_file() and is_closed(source):
         return RepairReport(str(bag_dir), "closed")
     work = bag_dir.parent / f".{bag_dir.name}.repair"
     if work.exists():
@@ -139,7 +139,6 @@ def _copy_complete(source: Path, target_dir: Path, report: RepairReport,
     schemas: dict[int, Schema] = {}
     channels: dict[int, Channel] = {}
     connections: dict[int, Any] = {}
-    topics: set[str] = set()
     writer = Writer(target_dir, version=8, storage_plugin=StoragePlugin.MCAP)
     with source.open("rb") as stream, writer:
         reader = StreamReader(stream, record_size_limit=1 << 31)
@@ -164,11 +163,10 @@ def _copy_complete(source: Path, target_dir: Path, report: RepairReport,
                     schema = schemas[channel.schema_id]
                     connections[record.channel_id] = _connection(writer, channel, schema,
                                                                  store)
-                    topics.add(channel.topic)
                 writer.write(connections[record.channel_id], record.log_time, record.data)
                 report.messages += 1
             report.bytes_salvaged = stream.tell()
-    report.topics = len(topics)
+    report.topics = len({channels[c].topic for c in connections})
 
 
 def _connection(writer: Writer, channel: Channel, schema: Schema, store: Typestore) -> Any:
