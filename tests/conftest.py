@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import cv2
+import numpy as np
 import pytest
 
 from affect_core.model.runtime import DEFAULT_MODEL, RIG_MODEL
@@ -26,3 +28,12 @@ def lab_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[LabSummary, Path]
     pipeline = LabPipeline.from_params_file(LAB_YAML, model_path=RIG_MODEL_NAME)
     summary = pipeline.run(LAB_DURATION_S, out, progress=False)
     return summary, out
+
+
+def write_gray_video(path: Path, frames: int) -> None:
+    """Write a 64x48 grey MJPG video whose frames brighten by 2 each (a stand-in camera)."""
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 30.0, (64, 48),
+                             isColor=False)
+    for i in range(frames):
+        writer.write(np.full((48, 64), i * 2, np.uint8))
+    writer.release()

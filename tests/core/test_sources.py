@@ -27,7 +27,7 @@ from affect_core.sources.concrete import (
     VideoSource,
 )
 
-from ..conftest import LAB_YAML
+from ..conftest import LAB_YAML, write_gray_video
 
 DURATION_S = 3.0
 
@@ -102,17 +102,9 @@ def test_8_bit_frames_where_16_bit_are_expected_fail_clearly(tmp_path: Path) -> 
         FramesSource(str(tmp_path / "empty"))
 
 
-def _video(path: Path, frames: int) -> None:
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 30.0, (64, 48),
-                             isColor=False)
-    for i in range(frames):
-        writer.write(np.full((48, 64), i * 2, np.uint8))
-    writer.release()
-
-
 def test_a_truncated_video_is_reported_not_fatal(tmp_path: Path) -> None:
     path = tmp_path / "ir.avi"
-    _video(path, 60)
+    write_gray_video(path, 60)
     whole = VideoSource(str(path))
     assert sum(1 for _ in whole.frames()) == 60 and not whole.stats.problems
     data = path.read_bytes()
@@ -127,7 +119,7 @@ def test_a_truncated_video_is_reported_not_fatal(tmp_path: Path) -> None:
 
 def test_a_camera_that_vanishes_ends_with_a_message(tmp_path: Path) -> None:
     path = tmp_path / "camera.avi"
-    _video(path, 10)
+    write_gray_video(path, 10)
     source = CameraSource(IrCameraConfig(device=str(path), encoding="mono8", fps=30.0),
                           duration_s=30.0, max_retries=2)
     frames = []

@@ -12,10 +12,9 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import cv2
-import numpy as np
 import pytest
 
+from ..conftest import write_gray_video
 from .test_faults_inputs import wait_for
 
 pytestmark = pytest.mark.ros
@@ -223,11 +222,7 @@ def test_a_camera_that_disappears_reconnects_with_back_off_then_gives_up(
     from sensor_msgs.msg import Image
 
     video = tmp_path / "camera.avi"
-    writer = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"MJPG"), 30.0, (64, 48),
-                             isColor=False)
-    for i in range(30):
-        writer.write(np.full((48, 64), i, np.uint8))
-    writer.release()
+    write_gray_video(video, 30)
     frames: list[object] = []
     statuses: list[object] = []
     subs = [probe.create_subscription(Image, "ir/image_raw", frames.append,

@@ -10,11 +10,12 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import cv2
 import numpy as np
 import pytest
 
 from affect_core.fusion import ABSTAIN_REASONS
+
+from ..conftest import write_gray_video
 
 pytestmark = pytest.mark.ros
 
@@ -101,11 +102,7 @@ def test_ir_camera_publishes_frames_of_a_video(ros_node: object, tmp_path: Path)
     from sensor_msgs.msg import Image
 
     video = tmp_path / "ir.avi"
-    writer = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"MJPG"), 30.0, (64, 48),
-                             isColor=False)
-    for i in range(90):
-        writer.write(np.full((48, 64), i, np.uint8))
-    writer.release()
+    write_gray_video(video, 90)
     received: list[Image] = []
     sub = ros_node.create_subscription(Image, "ir/image_raw", received.append,
                                        qos_profile_sensor_data)
