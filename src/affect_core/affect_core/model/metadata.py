@@ -147,17 +147,11 @@ class ModelMetadata:
         if normalization not in NORMALIZATIONS:
             raise ModelError(f"model {source}: unknown normalization {normalization!r}; "
                              f"known: {', '.join(NORMALIZATIONS)}")
-        try:
-            temperature = float(props.get("affect.temperature", "1.0"))
-        except ValueError as err:
-            raise ModelError(f"model {source}: affect.temperature is not a number") from err
+        temperature = _number(props, "affect.temperature", "1.0", source)
         if not 0.0 < temperature < math.inf:
             raise ModelError(f"model {source}: affect.temperature must be a finite positive "
                              f"number, got {temperature}")
-        try:
-            domain_threshold = float(props.get("affect.domain_threshold", "0"))
-        except ValueError as err:
-            raise ModelError(f"model {source}: affect.domain_threshold is not a number") from err
+        domain_threshold = _number(props, "affect.domain_threshold", "0", source)
         if not 0.0 <= domain_threshold < math.inf:
             raise ModelError(f"model {source}: affect.domain_threshold must be a finite "
                              f"non-negative number, got {domain_threshold}")
@@ -182,6 +176,14 @@ class ModelMetadata:
             has_rollout=props.get("affect.has_rollout", "false") == "true",
             domain_threshold=domain_threshold,
         )
+
+
+def _number(props: Mapping[str, str], key: str, default: str, source: str) -> float:
+    """Read a numeric property, or say which one is not a number."""
+    try:
+        return float(props.get(key, default))
+    except ValueError as err:
+        raise ModelError(f"model {source}: {key} is not a number") from err
 
 
 def _choice(props: Mapping[str, str], key: str, default: str, known: tuple[str, ...],
