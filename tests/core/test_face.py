@@ -168,10 +168,10 @@ def test_landmarks_every_nth_frame_move_with_the_face_in_between() -> None:
     calls = []
 
     class Counting(TruthLandmarker):
-        def locate(self, image: np.ndarray, box_px: tuple[int, int, int, int]
-                   ) -> FaceLandmarks | None:
+        def locate(self, image: np.ndarray, box_px: tuple[int, int, int, int],
+                   iris: bool = True) -> FaceLandmarks | None:
             calls.append(box_px)
-            return super().locate(image, box_px)
+            return super().locate(image, box_px, iris)
 
     oracle = Counting(noise_px=0.5)
     tracker = FaceTracker(FaceTrackerConfig(landmark_every_n=3, detect_every_n=4),

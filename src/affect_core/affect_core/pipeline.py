@@ -38,6 +38,7 @@ from affect_core.face.detect import iou
 from affect_core.face.detectors import resolve_detector
 from affect_core.face.tracker import FaceTracker, FaceTrackerConfig
 from affect_core.fusion import ConfidenceFusion, FusionConfig
+from affect_core.latency import LatencyRecorder
 from affect_core.model.stage import EmotionVit, EmotionVitConfig
 from affect_core.overlay import OverlayConfig, OverlayFeed
 from affect_core.params import load_params_file
@@ -116,6 +117,7 @@ class LabSummary:
     scored: list[ScoredWindow] = field(default_factory=list)
     stopped_by: str = ""  # what ended the run before its duration (a signal's name)
     recording_messages: int = 0
+    latency: LatencyRecorder = field(default_factory=LatencyRecorder)
 
     @property
     def truth_accuracy(self) -> float:
@@ -165,6 +167,7 @@ def format_summary(summary: LabSummary) -> str:
           if summary.truth_windows else []),
         f"  model {summary.model_id} on {summary.execution_provider}",
         f"  cost per IR frame in ms: {stages}",
+        f"  {summary.latency.describe()}",
         *(["  data: synthetic (simulated rig); these labels say nothing about real people"]
           if summary.truth_windows else []),
         f"  model trained on: {summary.model_training_data} (see its card in models/)",
@@ -345,8 +348,11 @@ class LabPipeline:
                         feed.window(emotion, prediction)
                     bag.write(emotion)
                     jsonl.write(emotion)
+                    t2 = time.perf_counter()
                     spent["model"] += t1 - t0
-                    spent["fusion+sinks"] += time.perf_counter() - t1
+                    spent["fusion+sinks"] += t2 - t1
+                    summary.latency.add((newest[0] - window.end_ns) / 1e6,
+                                        1000.0 * (t2 - newest[1]))
 
             def track(pairs: list[tuple[ImageFrame, ImageFrame | None]]) -> None:
                 for ir, depth in pairs:
@@ -375,15 +381,20 @@ class LabPipeline:
             first_ns: int | None = None
             last_ns = 0
             events = iter(sensor.frames())
+            newest = [0, start]  # stamp of the newest sensor event read, and when it was read
             while True:
                 if stop is not None and (reason := stop()):
                     summary.stopped_by = reason
                     break
                 t1 = time.perf_counter()
                 event = next(events, None)
-                spent["source"] += time.perf_counter() - t1
+                t2 = time.perf_counter()
+                spent["source"] += t2 - t1
                 if event is None:
                     break
+                stamps = [f.stamp_ns for f in (event.ir, event.stereo) if f is not None]
+                if stamps:
+                    newest[:] = [max(stamps), t2]
                 if event.ir is not None:
                     if first_ns is None:
                         first_ns = event.ir.stamp_ns

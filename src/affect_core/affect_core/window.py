@@ -58,8 +58,10 @@ PARAMS: tuple[ParamSpec, ...] = (
     ParamSpec("event_threshold", 4.0,
               "robust z-score of appearance change above which a frame is an event", 1.0, 100.0),
     ParamSpec("nominal_rate_hz", 120.0, "nominal IR frame rate, for frames_expected", 1.0, 1000.0),
-    ParamSpec("allowed_lateness_s", 0.05,
-              "how long after a window's end late observations are still accepted", 0.0, 10.0),
+    ParamSpec("allowed_lateness_s", 0.0,
+              "how long after a window's end late observations are still accepted; every "
+              "window waits this long (0: the face tracker delivers its frames in order, "
+              "so the first frame at or after the end closes the window)", 0.0, 10.0),
     ParamSpec("clock_jump_s", 1.0,
               "a stamp this far behind the newest one is a clock jump (replay loop): reset",
               0.01, 3600.0),
@@ -79,7 +81,7 @@ class WindowConfig:
     event_samples: int = 2
     event_threshold: float = 4.0
     nominal_rate_hz: float = 120.0
-    allowed_lateness_s: float = 0.05
+    allowed_lateness_s: float = 0.0
     clock_jump_s: float = 1.0
 
     @classmethod

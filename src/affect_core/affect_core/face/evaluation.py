@@ -83,8 +83,8 @@ class TruthLandmarker:
         self.people: list[PersonTruth] = []
         self._rng = np.random.default_rng(seed)
 
-    def locate(self, image: npt.NDArray[np.generic],
-               box_px: tuple[int, int, int, int]) -> FaceLandmarks | None:
+    def locate(self, image: npt.NDArray[np.generic], box_px: tuple[int, int, int, int],
+               iris: bool = True) -> FaceLandmarks | None:
         """Find the truth of the person in ``box_px``, with noise; None when nobody is there."""
         x, y, w, h = box_px
         centre = np.array([x + w / 2.0, y + h / 2.0])

@@ -61,7 +61,11 @@ class FaceLandmarks:
 class Landmarker(Protocol):
     """Anything that finds the landmarks of the face inside a detected box."""
 
-    def locate(self, image: npt.NDArray[np.generic],
-               box_px: tuple[int, int, int, int]) -> FaceLandmarks | None:
-        """Landmarks of the face in ``box_px`` (x, y, w, h) of a mono8/mono16 frame, or None."""
+    def locate(self, image: npt.NDArray[np.generic], box_px: tuple[int, int, int, int],
+               iris: bool = True) -> FaceLandmarks | None:
+        """Landmarks of the face in ``box_px`` (x, y, w, h) of a mono8/mono16 frame, or None.
+
+        ``iris=False`` asks the model to skip the irises this time (iris_px None), where
+        it measures them at extra cost.
+        """
         ...

@@ -113,6 +113,14 @@ PARAMS: tuple[ParamSpec, ...] = (
               choices=LANDMARKER_CHOICES),
     ParamSpec("detect_every_n", 4,
               "run the whole-frame detector every N frames and track in between", 1, 1000),
+    ParamSpec("landmark_detect_every_n", 60,
+              "while a landmark model follows every tracked face, run the whole-frame "
+              "detector only every N frames, to find new faces (60: 0.5 s at 120 fps)",
+              1, 10000),
+    ParamSpec("iris_every_n", 4,
+              "run the iris model on each face every N landmark-model frames; the pupil "
+              "size keeps its last measurement in between (it changes over 100s of ms)",
+              1, 120),
     ParamSpec("landmark_every_n", 1,
               "run the landmark model on each face every N frames and move its landmarks "
               "with the face in between (eye features then sample at fps / N)", 1, 120),
@@ -153,6 +161,8 @@ class FaceTrackerConfig:
     depth_max_age_s: float = 0.05
     landmarker: str = "none"
     detect_every_n: int = 4
+    landmark_detect_every_n: int = 60
+    iris_every_n: int = 4
     landmark_every_n: int = 1
     reid_max_distance: float = 2.0
     reid_min_similarity: float = 0.5
@@ -189,6 +199,8 @@ class _Track:
     motion_history: deque[tuple[float, float]] = field(default_factory=lambda: deque(maxlen=60))
     detected_size_px: tuple[float, float] = (0.0, 0.0)  # box size at the last detection
     since_landmarks_n: int = 0  # frames since the landmark model last ran on this face
+    since_iris_n: int = 0  # landmark-model frames since the iris model last ran
+    iris_px: npt.NDArray[np.float64] | None = None  # the last irises measured
     reused: bool = False  # this frame's landmarks are the last ones moved on, not measured
     last_eyes: EyeState = field(default_factory=EyeState)
     rotations: deque[tuple[int, npt.NDArray[np.float64]]] = field(
@@ -274,7 +286,7 @@ class FaceTracker:
                                               resolve_detector(config.detector, False))
         self._tracks: list[_Track] = []
         self._next_id = 1
-        self._frame_index = 0
+        self._since_detect_n = 0
         self._need_detect = True
         self._last_stamp_ns: int | None = None
         self.stats = TrackerStats()
@@ -289,9 +301,13 @@ class FaceTracker:
         stamp = ir.stamp_ns
         self._expire(stamp)
         live = [t for t in self._tracks if t.last_ns == self._last_stamp_ns]
-        full = (self._need_detect or not live
-                or self._frame_index % self.config.detect_every_n == 0)
-        self._frame_index += 1
+        # Faces followed by their landmarks need the detector only to find new ones.
+        every_n = (self.config.landmark_detect_every_n
+                   if self.landmarker is not None and live
+                   and all(t.anchor_offset_px is not None for t in live)
+                   else self.config.detect_every_n)
+        full = self._need_detect or not live or self._since_detect_n + 1 >= every_n
+        self._since_detect_n = 0 if full else self._since_detect_n + 1
         self._last_stamp_ns = stamp
         self._need_detect = False
         if full:
@@ -466,7 +482,7 @@ class FaceTracker:
                           predicted: npt.NDArray[np.float64]
                           ) -> tuple[Detection, FaceLandmarks] | None:
         assert self.landmarker is not None and track.anchor_offset_px is not None
-        located = self.landmarker.locate(image, _box_tuple(predicted))
+        located = self._locate(image, _box_tuple(predicted), track)
         if located is None or located.confidence < 0.5:
             return None
         centroid = np.nanmean(located.points_px, axis=0)
@@ -476,6 +492,26 @@ class FaceTracker:
         w, h = track.box_px[2], track.box_px[3]
         box = np.array([centre[0] - w / 2.0, centre[1] - h / 2.0, w, h])
         return Detection(_box_tuple(box), float(located.confidence)), located
+
+    def _locate(self, image: npt.NDArray[np.generic], box_px: tuple[int, int, int, int],
+                track: _Track) -> FaceLandmarks | None:
+        """Run the landmark model, with the irises every iris_every_n-th time only.
+
+        In between, the face's last irises stand in: only their radius is used (pupil
+        size), and a pupil changes over hundreds of milliseconds, not between frames.
+        """
+        assert self.landmarker is not None
+        with_iris = track.since_iris_n % self.config.iris_every_n == 0
+        located = (self.landmarker.locate(image, box_px) if with_iris
+                   else self.landmarker.locate(image, box_px, iris=False))
+        if located is None:
+            return None
+        track.since_iris_n += 1
+        if located.iris_px is not None:
+            track.iris_px = located.iris_px
+        elif track.iris_px is not None:
+            located = replace(located, iris_px=track.iris_px)
+        return located
 
     def _local_detect(self, image: npt.NDArray[np.generic],
                       predicted: npt.NDArray[np.float64]) -> Detection | None:
@@ -524,7 +560,7 @@ class FaceTracker:
                 located = FaceLandmarks(track.landmarks_px + shift, 1.0)
                 track.reused = True
             else:
-                located = self.landmarker.locate(image, det.box_px)
+                located = self._locate(image, det.box_px, track)
         depth_data = depth.data if depth is not None else None
         crop = square_crop(image, box_px, self.config.crop_margin, self.config.crop_size_px)
         if full:

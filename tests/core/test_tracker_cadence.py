@@ -1,0 +1,119 @@
+# Copyright 2026 affect maintainers
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""How often the tracker runs its models with BlazeFace and the mesh, on real faces.
+
+Frames hold scikit-image's astronaut photograph (a real face, visible light, not IR) on
+a 640x480 mono16 frame (affect_core.bench_real), so BlazeFace and the mesh find it as
+they would on a camera's frames.
+"""
+
+from __future__ import annotations
+
+import math
+
+import cv2
+import numpy as np
+import pytest
+
+from affect_core.bench_real import photo_camera, photo_frames
+from affect_core.face.tracker import FaceTracker, FaceTrackerConfig
+from affect_core.types import ImageFrame
+
+skimage_data = pytest.importorskip("skimage.data")
+
+
+class _Counting:
+    """Count the calls of a bound method."""
+
+    def __init__(self, method) -> None:
+        self.method, self.calls = method, 0
+
+    def __call__(self, *args, **kwargs):
+        self.calls += 1
+        return self.method(*args, **kwargs)
+
+
+def _tracker(**params) -> FaceTracker:
+    return FaceTracker(FaceTrackerConfig.from_params(
+        {"detector": "blazeface", "landmarker": "mesh", **params}), photo_camera())
+
+
+def test_landmarks_follow_the_face_and_the_detector_runs_every_n_frames() -> None:
+    frames = list(photo_frames(1, 2.0))
+    tracker = _tracker(landmark_detect_every_n=60)
+    faces = [tracker.process(ir, depth).faces for ir, depth in frames]
+    assert all(len(f) == 1 for f in faces)
+    assert {f[0].person_id for f in faces} == {"p1"}
+    # The first frame, then every 60th: 240 frames, 4 whole-frame runs.
+    assert tracker.stats.detector_runs == math.ceil(len(frames) / 60)
+    # The face moves 25 px sideways; the boxes follow it through the landmarks.
+    xs = np.array([f[0].box_px[0] for f in faces])
+    assert xs.max() - xs.min() > 20
+    assert all(np.isfinite(f[0].head_orientation_xyzw).all() for f in faces)
+
+
+def test_without_landmarks_following_the_detector_keeps_its_own_cadence() -> None:
+    frames = list(photo_frames(1, 0.5))
+    tracker = _tracker(landmarker="none", detect_every_n=4, landmark_detect_every_n=60)
+    for ir, depth in frames:
+        tracker.process(ir, depth)
+    assert tracker.stats.detector_runs == math.ceil(len(frames) / 4)
+
+
+def _two_faces_from(frame_index: int, count: int) -> list[ImageFrame]:
+    face = cv2.cvtColor(skimage_data.astronaut(), cv2.COLOR_RGB2GRAY)[20:260, 120:330]
+    face = (cv2.resize(face, None, fx=0.55, fy=0.55).astype(np.uint16) * 200 + 4000)
+    h, w = face.shape
+    frames = []
+    for i in range(count):
+        ir = np.full((480, 640), 3000, np.uint16)
+        ir[100:100 + h, 60:60 + w] = face
+        if i >= frame_index:
+            ir[150:150 + h, 400:400 + w] = face
+        frames.append(ImageFrame(int(i * 1e9 / 120), "ir_camera_optical_frame", "mono16", ir))
+    return frames
+
+
+def test_a_face_that_appears_is_found_within_landmark_detect_every_n_frames() -> None:
+    appears, every_n = 70, 30
+    tracker = _tracker(landmark_detect_every_n=every_n)
+    counts = [len(tracker.process(ir).faces) for ir in _two_faces_from(appears, 160)]
+    assert counts[:appears] == [1] * appears
+    found = counts.index(2)
+    assert appears <= found < appears + every_n
+    assert counts[found:] == [2] * (len(counts) - found)
+
+
+def test_irises_run_every_nth_landmark_frame_and_pupils_hold_in_between() -> None:
+    frames = list(photo_frames(1, 1.5))
+    tracker = _tracker(iris_every_n=4)
+    mesh = tracker.landmarker
+    counted = _Counting(mesh._run_iris)
+    mesh._run_iris = counted
+    located = _Counting(mesh._run_mesh)
+    mesh._run_mesh = located
+    pupils = [tracker.process(ir, depth).faces[0].eyes.pupil_diameter_px for ir, depth in frames]
+    landmark_frames = len(frames)  # one mesh per frame (re-crops for roll come on top)
+    assert counted.calls == math.ceil(landmark_frames / 4)
+    assert located.calls >= landmark_frames
+    measured = [p for p in pupils if math.isfinite(p)]
+    # Once the open-eye reference has settled (1 s at 120 fps: the last frames), every
+    # frame reports a pupil, measured or held: not only every 4th.
+    assert len(measured) >= 30 and all(math.isfinite(p) for p in pupils[-len(measured):])
+    every_frame = _tracker(iris_every_n=1)
+    every_frame.landmarker._run_iris = _Counting(every_frame.landmarker._run_iris)
+    for ir, depth in frames[:40]:
+        every_frame.process(ir, depth)
+    assert every_frame.landmarker._run_iris.calls == 40
