@@ -57,4 +57,6 @@ def test_eval_and_bench_face_print_their_figures(capsys: pytest.CaptureFixture[s
     assert curated.split()[2] == "100.0%"  # recall of one frontal person
     assert main(["bench", "face", "--seconds", "0.25"]) == 0
     out = capsys.readouterr().out
-    assert "keeps up" in out and "rig truth" in out
+    assert "astronaut" in out and "not IR" in out and "x 120 fps" in out
+    rows = [line.split() for line in out.splitlines() if line.strip()[:1] in ("1", "4")]
+    assert [r[0] for r in rows] == ["1"] * 5 + ["4"] * 5

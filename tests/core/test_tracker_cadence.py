@@ -27,7 +27,7 @@ import cv2
 import numpy as np
 import pytest
 
-from affect_core.bench_real import photo_camera, photo_frames
+from affect_core.bench_real import CONFIGURATIONS, bench_real_face, photo_camera, photo_frames
 from affect_core.face.tracker import FaceTracker, FaceTrackerConfig
 from affect_core.types import ImageFrame
 
@@ -117,3 +117,17 @@ def test_irises_run_every_nth_landmark_frame_and_pupils_hold_in_between() -> Non
     for ir, depth in frames[:40]:
         every_frame.process(ir, depth)
     assert every_frame.landmarker._run_iris.calls == 40
+
+
+def test_the_bench_rows_run_the_models_as_configured() -> None:
+    splits, model_ms = bench_real_face(0.5, (1,))
+    by_name = {s.name: s for s in splits}
+    assert [s.name for s in splits] == [name for name, _ in CONFIGURATIONS]
+    assert all(s.faces_per_frame == 1.0 and s.frames == 60 for s in splits)
+    every_4 = by_name["mesh+irises, detect every 4"]
+    new_faces = by_name["+ detect for new faces /60"]
+    assert every_4.detector_runs == 15 and new_faces.detector_runs <= 1
+    # Without landmarks the local BlazeFace pass follows the face: no mesh, no irises.
+    local = by_name["no landmarks (local BlazeFace)"]
+    assert local.ms_per_frame["mesh"] == 0.0 and local.ms_per_frame["irises"] == 0.0
+    assert every_4.ms_per_frame["mesh"] > 0.0 and model_ms > 0.0

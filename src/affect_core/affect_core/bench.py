@@ -18,12 +18,7 @@
 thread) for 1 and 4 people, with and without the stereo pair, and prints frames per
 second and the ratio to the 120 fps the live lab needs.
 
-``affect bench face`` times the face tracker per 640x480 frame on one core for 1 and 4
-people on the curated rig: without landmarks (detection and tracking only), and with
-landmarks given by the rig's truth (the cost of smoothing, head pose, eyes and quality,
-not of a landmark model) or by a named landmark model, on every frame and on every third
-(``landmark_every_n``). Frames are rendered first, so
-only the tracker is timed.
+``affect bench face`` (affect_core.bench_real) times the real-face configuration.
 
 ``affect bench window`` streams face observations (64 px crops) at a nominal 120 fps
 through the windower for one simulated hour and prints its throughput on one core, the
@@ -89,80 +84,6 @@ def format_rig_bench(results: list[RigBench], threads: int) -> str:
         stereo = f"{r.stereo_rate_hz:.0f} Hz" if r.stereo_rate_hz else "off"
         lines.append(f"{r.preset:<14}{r.people:>7}{stereo:>9}{r.fps:>10.0f}"
                      f"{r.fps / LIVE_FPS:>8.2f}")
-    return "\n".join(lines)
-
-
-@dataclass
-class FaceBench:
-    """One timed tracker configuration."""
-
-    people: int
-    landmarks: str
-    frames: int
-    ms_per_frame: float  # CPU time of this process per frame
-    wall_ms_per_frame: float
-
-    @property
-    def fps(self) -> float:
-        """Frames per second on one core."""
-        return 1000.0 / self.ms_per_frame if self.ms_per_frame > 0 else float("inf")
-
-
-def bench_face(seconds: float = 3.0, landmarker: str = "") -> list[FaceBench]:
-    """Time the tracker on ``seconds`` of pre-rendered rig frames per configuration."""
-    from affect_core.face.evaluation import TruthLandmarker
-    from affect_core.face.tracker import FaceTracker, FaceTrackerConfig
-
-    previous = cv2.getNumThreads()
-    cv2.setNumThreads(1)
-    results = []
-    try:
-        for people in (1, 4):
-            rig = SimRig(RigConfig(num_people=people))
-            frames = list(rig.frames(seconds + 1.0))
-            modes = [("none", 1), ("truth", 1)] + (
-                [(landmarker, 1), (landmarker, 3)] if landmarker else [])
-            for mode, every_n in modes:
-                oracle = TruthLandmarker(1.0) if mode == "truth" else None
-                config = FaceTrackerConfig(landmarker=mode if mode not in ("none", "truth")
-                                           else "none", landmark_every_n=every_n)
-                tracker = FaceTracker(config, rig.ir_camera, oracle)
-                depth = None
-                cpu_s = wall_s = 0.0
-                timed = 0
-                for i, frame in enumerate(frames):
-                    depth = frame.depth_truth or depth
-                    if oracle is not None:
-                        oracle.people = frame.people
-                    cpu, wall = time.process_time(), time.perf_counter()
-                    tracker.process(frame.ir, depth)
-                    if i >= int(rig.config.fps):  # the first second settles the tracks
-                        cpu_s += time.process_time() - cpu
-                        wall_s += time.perf_counter() - wall
-                        timed += 1
-                label = {"none": "none", "truth": "rig truth"}.get(mode, mode) + (
-                    f" /{every_n}" if every_n > 1 else "")
-                results.append(FaceBench(people, label, timed, 1000.0 * cpu_s / max(timed, 1),
-                                         1000.0 * wall_s / max(timed, 1)))
-    finally:
-        cv2.setNumThreads(previous)
-    return results
-
-
-def format_face_bench(results: list[FaceBench]) -> str:
-    """Format the printed table."""
-    lines = ["face tracker on the simulated rig (synthetic), 640x480 mono16, 1 thread, depth "
-             "at 30 Hz:",
-             f"{'people':>6}  {'landmarks':<12}{'CPU ms':>7}{'wall ms':>8}{'frames/s':>9}"
-             f"{'x 120 fps':>10}  keeps up"]
-    for r in results:
-        lines.append(f"{r.people:>6}  {r.landmarks:<12}{r.ms_per_frame:>7.2f}"
-                     f"{r.wall_ms_per_frame:>8.2f}{r.fps:>9.0f}{r.fps / LIVE_FPS:>10.2f}  "
-                     f"{'yes' if r.fps >= LIVE_FPS else 'no'}")
-    lines.append("per frame; frames/s from CPU time (wall time also counts other processes on "
-                 "a shared machine); landmarks 'rig truth': pose, eyes and quality from the "
-                 "rig's landmarks, a landmark model's own cost comes on top; /N: the landmark "
-                 "model on every Nth frame (landmark_every_n)")
     return "\n".join(lines)
 
 

@@ -38,7 +38,9 @@ def _bench(args: argparse.Namespace) -> int:
     elif args.target == "stereo":
         print(bench.format_stereo_bench(bench.bench_stereo(threads=args.threads)))
     elif args.target == "face":
-        print(bench.format_face_bench(bench.bench_face(args.seconds, args.landmarker)))
+        from affect_core import bench_real
+
+        print(bench_real.format_real_face_bench(*bench_real.bench_real_face(args.seconds)))
     elif args.target == "replay":
         print(bench.bench_replay(args.seconds if args.seconds_given else 10.0))
     elif args.target == "model":
@@ -76,7 +78,8 @@ def add_parsers(sub: Any) -> None:
     bench.add_argument("target",
                        choices=("rig", "window", "stereo", "replay", "face", "model", "backends",
                                 "soak"),
-                       help="what to measure (face: the tracker per frame; model: shipped "
+                       help="what to measure (face: the real-face configuration per frame "
+                       "and stage, needs scikit-image; model: shipped "
                        "models per window, taking turns; backends: PyTorch eager vs ONNX "
                        "Runtime vs INT8, needs the train extra; soak: memory and open files "
                        "per minute over a long lab run)")
@@ -90,8 +93,6 @@ def add_parsers(sub: Any) -> None:
     bench.add_argument("--threads", type=int, default=1,
                        help="OpenCV threads; model, backends: PyTorch and ONNX Runtime "
                        "threads (default 1)")
-    bench.add_argument("--landmarker", default="",
-                       help="face: also time this landmark model by name")
     bench.add_argument("--model", action="append", default=None,
                        help="model: ONNX file or shipped model name, repeatable (default: "
                        "both shipped models, taking turns)")
