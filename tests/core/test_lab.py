@@ -15,12 +15,12 @@ from rosbags.rosbag2 import Reader
 
 from affect_core import labels
 from affect_core.params import load_params_file
-from affect_core.pipeline import JSONL_FILE, RECORDING_DIR, LabSummary
+from affect_core.pipeline import JSONL_FILE, RECORDING_DIR, LabPipeline, LabSummary
 from affect_core.sinks.messages import message_record, typestore
 from affect_core.sinks.records import nan_to_none, stamp_ns_of
 from affect_core.sim.rig import RigConfig, SimRig
 
-from ..conftest import LAB_DURATION_S, LAB_YAML
+from ..conftest import LAB_DURATION_S, LAB_YAML, RIG_MODEL_NAME
 
 
 def _jsonl(out: Path) -> list[dict]:
@@ -161,3 +161,39 @@ def test_lab_scores_itself_against_the_rig_truth(lab_run: tuple[LabSummary, Path
     assert summary.truth_answered == summary.windows - summary.abstentions
     # Ten labels: chance is 0.1; windows straddling an expression change may disagree.
     assert summary.truth_accuracy > 0.6
+
+
+def test_each_window_has_its_latency_and_depth_is_matched_at_the_face(
+        lab_run: tuple[LabSummary, Path]) -> None:
+    summary, out = lab_run
+    latency = summary.latency
+    # Every window but those the end of the run closes (they wait for nothing live).
+    assert 0 < len(latency) < summary.windows == len(_jsonl(out))
+    waits = np.frombuffer(latency.wait_ms, np.float64)
+    work = np.frombuffer(latency.processing_ms, np.float64)
+    # Windows end on a frame's stamp and close on it: no wait for the stream.
+    assert (waits == 0.0).all()
+    assert (work > 0.0).all() and np.isfinite(work).all()
+    p50, p95, p99 = latency.percentiles()
+    assert p50 <= p95 <= p99 <= float(latency.total_ms().max())
+    assert "p99" in latency.describe()
+    # One face: its region is a small part of each pair (the first pair is whole).
+    share = summary.depth_area / summary.stereo_frames
+    assert 0.01 < share < 0.2
+
+
+def test_full_depth_and_face_depth_give_the_same_head_positions(tmp_path: Path) -> None:
+    runs = {}
+    for full in (False, True):
+        pipeline = LabPipeline.from_params_file(LAB_YAML, model_path=RIG_MODEL_NAME)
+        pipeline.depth_at_faces_only = not full
+        pipeline.prefetch_frames = 0 if full else 8
+        summary = pipeline.run(3.0, tmp_path / str(full), progress=False)
+        runs[full] = [(r["header"]["stamp"], r["head_position"]["z"], r["expression"])
+                      for r in _jsonl(tmp_path / str(full))]
+        assert summary.depth_area / summary.stereo_frames == (1.0 if full else
+                                                              pytest.approx(0.04, abs=0.03))
+    assert len(runs[True]) == len(runs[False]) > 0
+    for (stamp_a, z_a, label_a), (stamp_b, z_b, label_b) in zip(runs[True], runs[False]):
+        assert stamp_a == stamp_b and label_a == label_b
+        assert z_a == pytest.approx(z_b, abs=0.005)

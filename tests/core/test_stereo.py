@@ -98,3 +98,28 @@ def test_depth_camera_images_become_metres_with_nan_for_no_reading() -> None:
     assert metres.data[0, 1] == pytest.approx(1.0) and metres.data[1, 0] == pytest.approx(1.5)
     with pytest.raises(InputError, match="16UC1"):
         depth_to_metres(ImageFrame(5, "depth", "mono8", np.zeros((2, 2), np.uint8)))
+
+
+def test_matching_only_face_regions_gives_the_whole_frame_depth_there() -> None:
+    shipped = load_params_file(LAB_YAML)["stereo_depth"]
+    stereo = StereoDepth(StereoConfig.from_params(shipped))
+    rig = SimRig(RigConfig(num_people=2, stereo_rate_hz=120.0))
+    for frame in [rig.step() for _ in range(6)]:
+        boxes = [p.box_px for p in frame.people if p.visible_fraction > 0.9]
+        assert boxes
+        # Face regions as the tracker gives them, one reaching past the image's left edge.
+        regions = [(x - w // 4, y - h // 4, w * 3 // 2, h * 3 // 2) for x, y, w, h in boxes]
+        regions.append((-40, 0, 80, 60))
+        whole = stereo.compute(frame.stereo).data
+        parts = stereo.compute(frame.stereo, regions).data
+        inside = np.zeros(whole.shape, bool)
+        for x, y, w, h in regions:
+            inside[max(y, 0):y + h, max(x, 0):x + w] = True
+        assert np.isnan(parts[~inside]).all()
+        both = inside & np.isfinite(whole)
+        same = np.isclose(parts[both], whole[both], rtol=0.0, atol=1e-6)
+        assert same.mean() > 0.99  # the speckle filter may differ at a crop's edge
+        face = inside & (frame.depth_truth.data < 2.0)
+        assert np.isfinite(parts[face]).mean() == pytest.approx(
+            np.isfinite(whole[face]).mean(), abs=0.01)
+    assert np.isnan(stereo.compute(frame.stereo, []).data).all()

@@ -323,6 +323,26 @@ class FaceTracker:
             self.stats.frames_without_face += 1
         return FaceFrame(stamp, ir.frame_id, faces, depth is not None)
 
+    def regions_px(self, stamp_ns: int, scale: float = 1.5
+                   ) -> list[tuple[int, int, int, int]] | None:
+        """Boxes (x, y, w, h) where faces will be at ``stamp_ns``, ``scale`` times their size.
+
+        From the tracks seen in the last 100 ms, moved on by their velocity; None while
+        no face is tracked (a new face can then be anywhere). What depth is needed for:
+        the tracker reads depth only inside face boxes.
+        """
+        recent = [t for t in self._tracks if self._last_stamp_ns is not None
+                  and self._last_stamp_ns - t.last_ns <= _RECENT_NS]
+        if not recent:
+            return None
+        regions = []
+        for track in recent:
+            x, y, w, h = track.predicted_box(stamp_ns)
+            side_w, side_h = w * scale, h * scale
+            regions.append(_box_tuple(np.array([x + (w - side_w) / 2.0, y + (h - side_h) / 2.0,
+                                                side_w, side_h])))
+        return regions
+
     def _validate(self, ir: ImageFrame, depth: ImageFrame | None) -> None:
         """Reject unusable frames with a message saying why, and count them."""
         problem = ""
