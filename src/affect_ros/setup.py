@@ -36,6 +36,7 @@ setup(
     license='Apache-2.0',
     tests_require=['pytest'],
     entry_points={
-        'console_scripts': [f'{node} = {PACKAGE}.entry:{node}' for node in NODES],
+        'console_scripts': [*(f'{node} = {PACKAGE}.entry:{node}' for node in NODES),
+                            f'graph_probe = {PACKAGE}.graph_probe:main'],
     },
 )

@@ -1,0 +1,67 @@
+"""affect bench graph on the real launched graph: the probe sees every stage at work.
+
+The graph runs for a short window; what is asserted is that it was measured (topics,
+frame counts, latency, CPU per node), never how fast it was: the speed goals are
+printed by ``affect bench graph``, not tested.
+"""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from affect_core.graph_bench import GraphBenchResult, format_graph_bench, probe_graph
+
+pytestmark = pytest.mark.ros
+
+# The image topics and each stage's output, as the probe names them.
+TOPICS = ("/ir/image_raw", "/stereo/left/image_rect", "/stereo/right/image_rect",
+          "/stereo/depth", "/affect/faces", "/affect/face_windows",
+          "/affect/window_predictions", "/emotion")
+NODES = ("sim_rig", "stereo_depth", "face_tracker", "window_sync", "emotion_vit",
+         "confidence_fusion")
+
+
+@pytest.fixture(scope="module")
+def result() -> GraphBenchResult:
+    return probe_graph(duration_s=15.0, people=1)
+
+
+def test_every_topic_flows_at_a_plausible_rate(result: GraphBenchResult) -> None:
+    for topic in TOPICS:
+        messages, rate_hz = result.topics[topic]
+        assert messages > 0, topic
+        assert 0.0 < rate_hz <= 130.0, (topic, rate_hz)
+    # The stereo pair is rendered at 30 Hz against 120 Hz of IR; windows hop 0.5 s.
+    assert result.topics["/stereo/depth"][1] < result.topics["/ir/image_raw"][1]
+    assert result.topics["/emotion"][1] <= 2.5
+    assert 0.0 < result.sensor_per_wall < 1.5
+
+
+def test_windows_use_at_most_the_frames_they_expect(result: GraphBenchResult) -> None:
+    assert result.frames_expected > 0
+    assert 0 < result.frames_used <= result.frames_expected
+    assert 0.0 < result.frames_fraction <= 1.0
+
+
+def test_latency_is_measured(result: GraphBenchResult) -> None:
+    for latency in (result.emotion_latency_ms, result.graph_latency_ms):
+        assert latency["count"] > 0
+        assert 0.0 < latency["p50"] <= latency["p95"] <= latency["p99"] <= latency["max"]
+        assert math.isfinite(latency["max"])
+
+
+def test_each_node_process_is_found_and_spends_cpu(result: GraphBenchResult) -> None:
+    cpu = {node.name: node.cpu_percent for node in result.nodes}
+    for name in NODES:
+        assert cpu.get(name, 0.0) > 0.0, (name, cpu)
+    assert result.wall_s >= 14.0
+    assert "launch exit status: 0" in " ".join(result.notes)
+
+
+def test_the_table_names_every_topic_and_node(result: GraphBenchResult) -> None:
+    table = format_graph_bench(result)
+    for name in (*TOPICS, *NODES):
+        assert name in table
+    assert "p99" in table
