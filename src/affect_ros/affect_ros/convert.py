@@ -14,7 +14,9 @@
 
 """Conversions between affect_msgs / sensor_msgs and affect_core's dataclasses."""
 
+import array
 import math
+import sys
 from typing import List, Optional, Sequence
 
 from affect_core.calibration import Calibration
@@ -56,8 +58,25 @@ def to_ns(stamp: Time) -> int:
 
 
 def image_to_msg(frame: ImageFrame) -> Image:
-    """sensor_msgs/Image of an ImageFrame (cv_bridge)."""
-    msg = _BRIDGE.cv2_to_imgmsg(np.ascontiguousarray(frame.data), encoding=frame.encoding)
+    """
+    Build the sensor_msgs/Image of an ImageFrame, copying its pixels once.
+
+    The core's encodings (mono8, mono16, 32FC1) in their native dtype go straight into
+    an array.array, which rclpy takes as it is and serialises with one memcpy: at 120
+    fps a 600 KB frame is worth not copying twice (cv_bridge's tobytes, then frombytes).
+    Any other encoding or dtype goes through cv_bridge, which checks that they agree.
+    """
+    data = np.ascontiguousarray(frame.data)
+    dtype = ENCODING_DTYPES.get(frame.encoding)
+    if dtype is None or data.ndim != 2 or data.dtype != np.dtype(dtype):
+        msg = _BRIDGE.cv2_to_imgmsg(data, encoding=frame.encoding)
+    else:
+        payload = array.array('B')
+        payload.frombytes(memoryview(data).cast('B'))
+        msg = Image(height=data.shape[0], width=data.shape[1], encoding=frame.encoding,
+                    is_bigendian=int(sys.byteorder == 'big'),
+                    step=data.shape[1] * data.itemsize)
+        msg.data = payload
     msg.header = Header(stamp=to_time(frame.stamp_ns), frame_id=frame.frame_id)
     return msg
 
@@ -78,6 +97,14 @@ def msg_to_image(msg: Image) -> ImageFrame:
         raise InputError(f'{size}: {len(msg.data)} bytes of data, but height x step is '
                          f'{msg.step * msg.height}')
     if msg.encoding in ENCODING_DTYPES:
+        dtype = np.dtype(ENCODING_DTYPES[msg.encoding])
+        if msg.step == msg.width * dtype.itemsize and (
+                dtype.itemsize == 1 or bool(msg.is_bigendian) == (sys.byteorder == 'big')):
+            # Unpadded rows in this machine's byte order: a view of the message's buffer,
+            # no copy of the frame.
+            data = np.frombuffer(msg.data, dtype).reshape(msg.height, msg.width)
+            return ImageFrame(to_ns(msg.header.stamp), msg.header.frame_id, msg.encoding,
+                              data)
         # The core's decoder reads each row from its step, whatever the padding.
         return image_from_message(msg)
     try:
