@@ -59,4 +59,4 @@ def test_eval_and_bench_face_print_their_figures(capsys: pytest.CaptureFixture[s
     out = capsys.readouterr().out
     assert "astronaut" in out and "not IR" in out and "x 120 fps" in out
     rows = [line.split() for line in out.splitlines() if line.strip()[:1] in ("1", "4")]
-    assert [r[0] for r in rows] == ["1"] * 5 + ["4"] * 5
+    assert [r[0] for r in rows] == ["1"] * 6 + ["4"] * 6

@@ -131,3 +131,19 @@ def test_the_bench_rows_run_the_models_as_configured() -> None:
     local = by_name["no landmarks (local BlazeFace)"]
     assert local.ms_per_frame["mesh"] == 0.0 and local.ms_per_frame["irises"] == 0.0
     assert every_4.ms_per_frame["mesh"] > 0.0 and model_ms > 0.0
+
+
+def test_landmarks_on_threads_give_what_one_thread_gives() -> None:
+    frames = list(photo_frames(4, 0.4))
+    runs = {}
+    for threads in (1, 2):
+        tracker = _tracker(landmark_threads=threads)
+        runs[threads] = [tracker.process(ir, depth).faces for ir, depth in frames]
+    assert all(len(faces) == 4 for faces in runs[1])
+    for one, two in zip(runs[1], runs[2]):
+        assert [f.person_id for f in one] == [f.person_id for f in two]
+        for a, b in zip(one, two):
+            assert a.box_px == b.box_px
+            np.testing.assert_array_equal(a.landmarks_px, b.landmarks_px)
+            assert a.eyes.pupil_diameter_px == b.eyes.pupil_diameter_px or (
+                math.isnan(a.eyes.pupil_diameter_px) and math.isnan(b.eyes.pupil_diameter_px))

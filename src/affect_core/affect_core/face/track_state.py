@@ -66,6 +66,9 @@ PARAMS: tuple[ParamSpec, ...] = (
               "run the iris model on each face every N landmark-model frames; the pupil "
               "size keeps its last measurement in between (it changes over 100s of ms)",
               1, 120),
+    ParamSpec("landmark_threads", 2,
+              "threads that run the landmark model on the faces of one frame at once "
+              "(1: one face after another)", 1, 32),
     ParamSpec("landmark_every_n", 1,
               "run the landmark model on each face every N frames and move its landmarks "
               "with the face in between (eye features then sample at fps / N)", 1, 120),
@@ -108,6 +111,7 @@ class FaceTrackerConfig:
     detect_every_n: int = 4
     landmark_detect_every_n: int = 60
     iris_every_n: int = 4
+    landmark_threads: int = 2
     landmark_every_n: int = 1
     reid_max_distance: float = 2.0
     reid_min_similarity: float = 0.5

@@ -47,7 +47,9 @@ simulated rig provides; without one, head positions are NaN.
 from __future__ import annotations
 
 import math
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import replace
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -111,6 +113,7 @@ class FaceTracker:
         self._tracks: list[Track] = []
         self._next_id = 1
         self._since_detect_n = 0
+        self._pool: ThreadPoolExecutor | None = None
         self._need_detect = True
         self._last_stamp_ns: int | None = None
         self.stats = TrackerStats()
@@ -291,6 +294,7 @@ class FaceTracker:
                 ) -> list[tuple[Detection, Track, FaceLandmarks | None]]:
         """Follow live tracks without a whole-frame detection."""
         result: list[tuple[Detection, Track, FaceLandmarks | None]] = []
+        located_by = self._landmarks_in_parallel(image, stamp_ns, live)
         for track in live:
             predicted = track.predicted_box(stamp_ns)
             found = None
@@ -303,7 +307,9 @@ class FaceTracker:
                 result.append((Detection(box_tuple(predicted), 1.0), track, located))
                 track.reused = True
                 continue
-            if self.landmarker is not None and track.anchor_offset_px is not None:
+            if id(track) in located_by:
+                found = located_by[id(track)].result()
+            elif self.landmarker is not None and track.anchor_offset_px is not None:
                 found = self._follow_landmarks(image, track, predicted)
             if found is None:
                 det = self._local_detect(image, predicted)
@@ -322,6 +328,27 @@ class FaceTracker:
                 continue
             result.append((found[0], track, found[1]))
         return result
+
+    def _landmarks_in_parallel(self, image: npt.NDArray[np.generic], stamp_ns: int,
+                               live: list[Track]) -> dict[int, Future[Any]]:
+        """Start the landmark model on each face it follows this frame, on a thread pool.
+
+        ONNX Runtime releases the GIL while it runs, so with landmark_threads > 1 the
+        faces of a frame run on as many cores; each call touches only its own track.
+        Empty (run in turn by the caller) for one face or one thread.
+        """
+        if self.landmarker is None or self.config.landmark_threads < 2:
+            return {}
+        tracks = [t for t in live if t.anchor_offset_px is not None
+                  and not (t.landmarks_px is not None
+                           and t.since_landmarks_n + 1 < self.config.landmark_every_n)]
+        if len(tracks) < 2:
+            return {}
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(self.config.landmark_threads,
+                                            thread_name_prefix="affect-landmarks")
+        return {id(t): self._pool.submit(self._follow_landmarks, image, t,
+                                         t.predicted_box(stamp_ns)) for t in tracks}
 
     def _follow_landmarks(self, image: npt.NDArray[np.generic], track: Track,
                           predicted: npt.NDArray[np.float64]
