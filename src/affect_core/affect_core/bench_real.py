@@ -231,8 +231,9 @@ def format_real_face_bench(results: list[StageSplit], model_ms: float) -> str:
     lines = ["real-face configuration (BlazeFace detector), 640x480 mono16, CPU ms per frame on "
              "1 thread; frames: a real face photograph (astronaut, visible light, not IR) "
              "moving, depth at 30 Hz:"]
-    header = f"{'people':>6}  {'configuration':<32}" + "".join(
-        f"{_short(s):>11}" for s in stages) + f"{'model':>8}{'total':>8}{'x 120 fps':>10}{'wall ms':>9}"
+    header = (f"{'people':>6}  {'configuration':<32}"
+              + "".join(f"{_short(s):>11}" for s in stages)
+              + f"{'model':>8}{'total':>8}{'x 120 fps':>10}{'wall ms':>9}")
     lines.append(header)
     for r in results:
         model = r.people * model_ms / hop_frames
@@ -244,8 +245,8 @@ def format_real_face_bench(results: list[StageSplit], model_ms: float) -> str:
                  f"emotion model, {model_ms:.2f} ms per window of "
                  f"{WindowConfig().samples_per_window} crops, a window per person every "
                  f"{hop_frames:.0f} frames; x 120 fps: the frame budget ({1000.0 / FPS:.2f} ms) "
-                 "over the CPU total, >= 1 keeps up on one core; wall ms: the tracker's time on the "
-                 "clock, with the model added, which threads shorten")
+                 "over the CPU total, >= 1 keeps up on one core; wall ms: the tracker's time on "
+                 "the clock, with the model added, which threads shorten")
     return "\n".join(lines)
 
 
