@@ -6,6 +6,7 @@ import json
 import math
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -186,7 +187,7 @@ def test_full_depth_and_face_depth_give_the_same_head_positions(tmp_path: Path) 
     runs = {}
     for full in (False, True):
         pipeline = LabPipeline.from_params_file(LAB_YAML, model_path=RIG_MODEL_NAME)
-        pipeline.depth_at_faces_only = not full
+        pipeline.stereo_config = replace(pipeline.stereo_config, match_at_faces=not full)
         pipeline.prefetch_frames = 0 if full else 8
         summary = pipeline.run(3.0, tmp_path / str(full), progress=False)
         runs[full] = [(r["header"]["stamp"], r["head_position"]["z"], r["expression"])

@@ -114,9 +114,6 @@ class LabPipeline:
         # summary do not need them.
         self.keep_scored = False
         self.keep_predictions = False
-        # Stereo matching around the tracked faces only (the tracker reads depth nowhere
-        # else): a fifth of the cost for one person. False matches the whole frame.
-        self.depth_at_faces_only = True
         # Frames the source may read ahead on its own thread (0: read on this thread).
         self.prefetch_frames = 8
 
@@ -267,7 +264,7 @@ class LabPipeline:
                         summary.stereo_frames += 1
                         t1 = time.perf_counter()
                         regions = (tracker.regions_px(event.stereo.stamp_ns)
-                                   if self.depth_at_faces_only else None)
+                                   if self.stereo_config.match_at_faces else None)
                         summary.depth_area += _area_fraction(regions, event.stereo.left.shape)
                         try:
                             depth = stereo.compute(event.stereo, regions)

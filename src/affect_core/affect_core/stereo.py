@@ -64,6 +64,10 @@ PARAMS: tuple[ParamSpec, ...] = (
               "depth/image_raw (16UC1 mm or 32FC1 m) as metres",
               choices=("stereo", "passthrough")),
     ParamSpec("publish_disparity", False, "also publish stereo_msgs/DisparityImage"),
+    ParamSpec("match_at_faces", True,
+              "match only around the tracked faces (1.5 times their boxes; whole pairs while "
+              "none is tracked): the tracker reads depth nowhere else, and a face costs a "
+              "fraction of a pair; false matches whole pairs (a full depth image on rviz)"),
 )
 
 
@@ -87,6 +91,7 @@ class StereoConfig:
     full_dp: bool = False
     mode: str = "stereo"
     publish_disparity: bool = False
+    match_at_faces: bool = True
 
     @classmethod
     def from_params(cls, given: Mapping[str, Any]) -> StereoConfig:
@@ -233,6 +238,17 @@ class Rectifier:
             return left, right
         return (cv2.remap(left, *self._left_maps, cv2.INTER_LINEAR),
                 cv2.remap(right, *self._right_maps, cv2.INTER_LINEAR))
+
+
+def regions_around(boxes_px: Sequence[tuple[int, int, int, int]], scale: float = 1.5
+                   ) -> list[tuple[int, int, int, int]]:
+    """Boxes (x, y, w, h) grown ``scale`` times about their centres: where to match."""
+    regions = []
+    for x, y, w, h in boxes_px:
+        side_w, side_h = w * scale, h * scale
+        regions.append((int(round(x + (w - side_w) / 2.0)), int(round(y + (h - side_h) / 2.0)),
+                        max(int(round(side_w)), 1), max(int(round(side_h)), 1)))
+    return regions
 
 
 def depth_to_metres(frame: ImageFrame) -> ImageFrame:

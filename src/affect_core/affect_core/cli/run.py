@@ -31,7 +31,6 @@ def _lab(args: argparse.Namespace) -> int:
     pipeline = LabPipeline.from_params_file(args.params, model_path=args.model,
                                             preset=args.preset, num_people=args.people,
                                             seed=args.seed)
-    pipeline.depth_at_faces_only = not args.full_depth
     with StopSignals() as stop:
         summary = pipeline.run(args.duration, Path(args.out), progress=not args.quiet,
                                source=args.source, rate=args.rate, overlay=args.overlay,
@@ -131,9 +130,6 @@ def add_parsers(sub: Any) -> None:
     lab.add_argument("--overlay", action="store_true",
                      help="also record /affect/overlay (IR frames with boxes, labels, confidence "
                      "and attention) at the overlay section's rate_hz; raw frames: opt-in")
-    lab.add_argument("--full-depth", action="store_true",
-                     help="match stereo over whole pairs, not only around tracked faces "
-                     "(the same depth at the faces, several times the cost)")
     lab.set_defaults(func=_lab)
 
     record = sub.add_parser("record", help="record a source's sensor topics to rosbag2 (MCAP)")
