@@ -37,7 +37,6 @@ setup(
     tests_require=['pytest'],
     entry_points={
         'console_scripts': [*(f'{node} = {PACKAGE}.entry:{node}' for node in NODES),
-                            f'graph_probe = {PACKAGE}.graph_probe:main',
-                            f'composed = {PACKAGE}.composed:main'],
+                            f'graph_probe = {PACKAGE}.graph_probe:main'],
     },
 )

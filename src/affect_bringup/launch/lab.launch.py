@@ -23,9 +23,7 @@ rviz (true: also open rviz2 with the affect configuration), overlay (true: also 
 it republishes raw frames), extrinsics_file (the static transforms between the cameras,
 from calibration), sensors (false: start neither sim_rig nor ir_camera, for sensor topics
 that come from elsewhere, e.g. ros2 bag play), respawn (true: launch restarts a node that
-dies, after respawn_delay seconds; default false), composed (true: the sensor node and
-every stage run in one process, affect_ros's composed, each node spinning in a thread of
-its own; default false: one process per node).
+dies, after respawn_delay seconds; default false).
 
 The lifecycle nodes (face_tracker, emotion_vit) get ``autostart: true`` and configure
 and activate themselves, so a respawned one comes back active with nobody to drive it.
@@ -35,7 +33,6 @@ Ctrl-C stops every node cleanly (each reports "process has finished cleanly").
 """
 
 import os
-import tempfile
 
 from ament_index_python.packages import get_package_share_directory
 from launch import LaunchDescription
@@ -72,9 +69,6 @@ def _graph(context, *args, **kwargs):
     restart = {'respawn': _is_true(context, 'respawn'),
                'respawn_delay': float(LaunchConfiguration('respawn_delay').perform(context))}
     sensor = 'sim_rig' if use_sim else 'ir_camera'
-    if _is_true(context, 'composed'):
-        return [_composed(params_file, model_path, use_sim,
-                          sensor if _is_true(context, 'sensors') else 'none', restart)]
     nodes = []
     if _is_true(context, 'sensors'):
         nodes.append(Node(package='affect_ros', executable=sensor, name=sensor,
@@ -93,22 +87,6 @@ def _graph(context, *args, **kwargs):
         nodes.append(Node(package='affect_ros', executable=stage, name=stage,
                           parameters=parameters, output='screen', **restart))
     return nodes
-
-
-def _composed(params_file, model_path, use_sim, sensor, restart):
-    """One process for the sensor and the stages, with the same per-node parameters."""
-    overrides = {'face_tracker': {'detector': _detector(params_file, use_sim)}}
-    if model_path:
-        overrides['emotion_vit'] = {'model_path': model_path}
-    for stage in LIFECYCLE_STAGES:
-        overrides.setdefault(stage, {})['autostart'] = True
-    # Per-node sections: a parameter dict on a Node action would apply to every node.
-    with tempfile.NamedTemporaryFile('w', prefix='affect_composed_', suffix='.yaml',
-                                     delete=False, encoding='utf-8') as stream:
-        yaml.safe_dump({name: {'ros__parameters': values}
-                        for name, values in overrides.items()}, stream)
-    return Node(package='affect_ros', executable='composed', arguments=[sensor],
-                parameters=[params_file, stream.name], output='screen', **restart)
 
 
 def _transforms(context, *args, **kwargs):
@@ -156,9 +134,6 @@ def generate_launch_description():
                               description='restart a node that dies'),
         DeclareLaunchArgument('respawn_delay', default_value='2.0',
                               description='seconds before a node that died is restarted'),
-        DeclareLaunchArgument('composed', default_value='false',
-                              description='run the sensor node and the stages in one '
-                                          'process'),
         OpaqueFunction(function=_transforms),
         OpaqueFunction(function=_graph),
         Node(package='affect_ros', executable='overlay', name='overlay',
