@@ -52,6 +52,7 @@ from typing import Any, Dict, List, Optional, Sequence
 from affect_msgs.msg import Emotion, FaceObservationArray, FaceWindow, WindowPrediction
 from affect_ros.qos import EMOTION_QOS, RESULTS_QOS, SENSOR_QOS
 import rclpy
+from rclpy.executors import SingleThreadedExecutor
 from rclpy.node import Node
 from sensor_msgs.msg import CameraInfo, Image
 
@@ -219,10 +220,14 @@ def main(argv: Optional[List[str]] = None) -> None:
                       else argv)
     rclpy.init()
     probe = GraphProbe(args.images, args.lateness_s)
+    # An executor of its own: rclpy.spin_once(node) adds and removes the node each call,
+    # which rebuilds the wait set every message.
+    executor = SingleThreadedExecutor()
+    executor.add_node(probe)
     try:
         deadline = time.monotonic() + args.wait_s
         while probe.emotions_seen == 0 and time.monotonic() < deadline:
-            rclpy.spin_once(probe, timeout_sec=0.1)
+            executor.spin_once(timeout_sec=0.1)
         if probe.emotions_seen == 0:
             print(f'no /emotion within {args.wait_s:.0f} s', file=sys.stderr, flush=True)
             sys.exit(1)
@@ -230,7 +235,7 @@ def main(argv: Optional[List[str]] = None) -> None:
         started = time.monotonic()
         print('measuring', flush=True)
         while time.monotonic() - started < args.duration:
-            rclpy.spin_once(probe, timeout_sec=0.1)
+            executor.spin_once(timeout_sec=0.1)
         probe.measuring = False
         wall_s = time.monotonic() - started
         print('measured', flush=True)
@@ -243,6 +248,8 @@ def main(argv: Optional[List[str]] = None) -> None:
     except KeyboardInterrupt:
         pass
     finally:
+        executor.remove_node(probe)
+        executor.shutdown()
         probe.destroy_node()
         rclpy.try_shutdown()
 
