@@ -15,14 +15,19 @@
 """
 QoS profiles of the graph (DESIGN section 3).
 
-Sensor images use sensor-data QoS (best effort, keep last 5): a late frame is worth
-less than the next one. Intermediate results and /emotion are reliable, so a window is
-never lost between nodes; their depth bounds memory when a consumer stalls.
+Sensor images use sensor-data QoS (best effort, volatile), a late frame being worth less
+than the next one, but keep the last 20 rather than 5: sim_rig publishes up to three
+frames at once after a late tick, and a subscriber busy for a moment lost the oldest
+of them (99.7 % of frames in windows at depth 5, 99.98 % at 20; 166 ms of frames).
+Intermediate results and /emotion are reliable, so a window is never lost between
+nodes; their depth bounds memory when a consumer stalls.
 """
 
-from rclpy.qos import HistoryPolicy, qos_profile_sensor_data, QoSProfile, ReliabilityPolicy
+from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy
 
-SENSOR_QOS = qos_profile_sensor_data
+SENSOR_QOS = QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=20,
+                        reliability=ReliabilityPolicy.BEST_EFFORT,
+                        durability=DurabilityPolicy.VOLATILE)
 RESULTS_QOS = QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=100,
                          reliability=ReliabilityPolicy.RELIABLE)
 EMOTION_QOS = QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=10,
