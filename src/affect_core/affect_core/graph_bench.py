@@ -193,7 +193,9 @@ def probe_graph(duration_s: float = 60.0, people: int = 1,
         emotion_latency_ms={k: float(v) for k, v in report["emotion_latency_ms"].items()},
         graph_latency_ms={k: float(v) for k, v in report["graph_latency_ms"].items()},
         nodes=nodes, machine_busy_percent=machine_busy, load_average=load,
-        notes=[f"images counted by {report['counted_by']}", *notes])
+        notes=[f"images counted by {report['counted_by']}",
+               f"closing IR frame latency leaves out {report['windows_without_closing_frame']}"
+               " windows whose closing frame reached the probe after their /emotion", *notes])
 
 
 def _measure(launch: subprocess.Popen[Any], duration_s: float, out: Path,
