@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import time
+from collections import deque
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -176,6 +177,10 @@ def test_launch_brings_the_graph_up_and_emotion_flows(ros_node: object) -> None:
     overlay_sub = ros_node.create_subscription(
         Image, "affect/overlay", overlays.append,
         QoSProfile(depth=5, reliability=ReliabilityPolicy.BEST_EFFORT))
+    depths: deque[Image] = deque(maxlen=1)  # the latest depth image only
+    depth_sub = ros_node.create_subscription(
+        Image, "stereo/depth", depths.append,
+        QoSProfile(depth=1, reliability=ReliabilityPolicy.BEST_EFFORT))
     launch = _start(["ros2", "launch", "affect_bringup", "lab.launch.py", "overlay:=true"])
     try:
         deadline = time.monotonic() + 150.0
@@ -197,6 +202,7 @@ def test_launch_brings_the_graph_up_and_emotion_flows(ros_node: object) -> None:
         ros_node.destroy_subscription(diag_sub)
         ros_node.destroy_subscription(marker_sub)
         ros_node.destroy_subscription(overlay_sub)
+        ros_node.destroy_subscription(depth_sub)
         for hri_sub in hri_subs:
             ros_node.destroy_subscription(hri_sub)
     assert len(received) >= 3, out[-4000:]
@@ -224,6 +230,15 @@ def test_launch_brings_the_graph_up_and_emotion_flows(ros_node: object) -> None:
         last = np.frombuffer(bytes(overlays[-1].data), np.uint8).reshape(480, 640, 3)
         spread = last.astype(int).max(axis=2) - last.astype(int).min(axis=2)
         assert (spread > 60).sum() > 100, "no coloured box or label on the overlay"
+    # Stereo is matched only around the tracked face (match_at_faces): depth is finite in
+    # a small part of the frame, the face (about 1 m) and the wall behind it (3 m).
+    assert depths, "no /stereo/depth"
+    depth = np.frombuffer(bytes(depths[-1].data), np.float32).reshape(480, 640)
+    finite = np.isfinite(depth)
+    assert 0.005 < finite.mean() < 0.25
+    assert 0.5 < float(np.percentile(depth[finite], 10)) < 2.0
+    stereo = next(v for k, v in statuses.items() if k.startswith("stereo_depth:"))
+    assert "whole_pairs_matched" in {kv.key for kv in stereo.values}
     vit = next(v for k, v in statuses.items() if k.startswith("emotion_vit:"))
     assert {kv.key: kv.value for kv in vit.values}["execution_provider"] == \
         "CPUExecutionProvider"

@@ -20,22 +20,28 @@ message_filters chain with a synchroniser that counts what it drops), rectified 
 their camera_info when they are raw (distortion or rectification set), and matched;
 depth is published in the left camera's frame on /stereo/depth with its camera_info,
 and stereo_msgs/DisparityImage on /stereo/disparity when publish_disparity is set.
+With match_at_faces, pairs are matched only around the faces face_tracker last reported
+on affect/faces (within the last 0.1 s of sensor time; whole pairs otherwise), NaN
+elsewhere: the tracker reads depth only at faces.
 mode passthrough: depth/image_raw (16UC1 millimetres or 32FC1 metres) and
 depth/camera_info of a depth camera are republished on /stereo/depth as metres.
 """
 
 import time
-from typing import Any, Dict, Optional, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 
 from affect_core.calibration import Calibration
 from affect_core.errors import InputError
-from affect_core.stereo import depth_to_metres, PARAMS, Rectifier, StereoConfig, StereoDepth
+from affect_core.stereo import (
+    depth_to_metres, PARAMS, Rectifier, regions_around, StereoConfig, StereoDepth,
+)
 from affect_core.types import StereoFrame
+from affect_msgs.msg import FaceObservationArray
 from affect_ros.convert import image_to_msg, msg_to_image, to_ns
 from affect_ros.diagnostics import StageDiagnostics
 from affect_ros.filters import CountingSynchronizer
 from affect_ros.params import ParameterBinding
-from affect_ros.qos import SENSOR_QOS
+from affect_ros.qos import RESULTS_QOS, SENSOR_QOS
 from affect_ros.runner import run_node
 import message_filters
 import numpy as np
@@ -44,12 +50,17 @@ from sensor_msgs.msg import CameraInfo, Image
 from stereo_msgs.msg import DisparityImage
 
 
+_FACES_MAX_AGE_NS = 100_000_000
+
+
 class StereoDepthNode(Node):
     """Semi-global (or block) matching on each synchronised pair, or depth pass-through."""
 
     def __init__(self) -> None:
         super().__init__('stereo_depth')
         self._rectifier: Optional[Tuple[Any, Rectifier]] = None
+        self._faces: Tuple[int, List[Tuple[int, int, int, int]]] = (0, [])
+        self.whole_pairs = 0
         self.rejected = 0
         self._params = ParameterBinding(self, PARAMS, self._configure)
         self._configure(self._params.values)
@@ -58,6 +69,9 @@ class StereoDepthNode(Node):
         self._diagnostics.drops('unmatched_inputs', lambda: sum(
             self._sync.core.stats.dropped_total(i) for i in range(len(self._sync.core.queues))))
         self._diagnostics.value('mode', lambda: self._config.mode)
+        self._diagnostics.value('whole_pairs_matched', lambda: self.whole_pairs)
+        self.create_subscription(FaceObservationArray, 'affect/faces', self._on_faces,
+                                 RESULTS_QOS)
         self._depth_pub = self.create_publisher(Image, 'stereo/depth', SENSOR_QOS)
         self._info_pub = self.create_publisher(CameraInfo, 'stereo/camera_info', SENSOR_QOS)
         self._disparity_pub = self.create_publisher(DisparityImage, 'stereo/disparity',
@@ -95,6 +109,20 @@ class StereoDepthNode(Node):
         self._config = StereoConfig.from_params(values)
         self._stereo = StereoDepth(self._config)
 
+    def _on_faces(self, msg: FaceObservationArray) -> None:
+        boxes = [(f.roi.x_offset, f.roi.y_offset, f.roi.width, f.roi.height)
+                 for f in msg.faces]
+        self._faces = (to_ns(msg.header.stamp), boxes)
+
+    def _regions(self, stamp_ns: int) -> Optional[List[Tuple[int, int, int, int]]]:
+        """Where to match the pair stamped ``stamp_ns``: around recent faces, or everywhere."""
+        faces_ns, boxes = self._faces
+        if (not self._config.match_at_faces or not boxes
+                or abs(stamp_ns - faces_ns) > _FACES_MAX_AGE_NS):
+            self.whole_pairs += 1
+            return None
+        return regions_around(boxes)
+
     def _reject(self, err: InputError) -> None:
         self.rejected += 1
         self.get_logger().error(f'input rejected ({self.rejected} so far): {err}',
@@ -120,8 +148,13 @@ class StereoDepthNode(Node):
             left_camera = rectifier.left_camera
             frame = StereoFrame(to_ns(left.header.stamp), left_image, right_image,
                                 left_camera, rectifier.right_camera)
-            disparity = self._stereo.disparity(left_image, right_image)
-            depth = self._stereo.depth_from_disparity(frame, disparity)
+            regions = self._regions(frame.stamp_ns)
+            if regions is None:
+                disparity = self._stereo.disparity(left_image, right_image)
+                depth = self._stereo.depth_from_disparity(frame, disparity)
+            else:
+                depth = self._stereo.compute(frame, regions)
+                disparity = left_camera.fx_px * rectifier.right_camera.baseline_m / depth.data
         except InputError as err:
             self._reject(err)
             return

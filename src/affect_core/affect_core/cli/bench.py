@@ -41,6 +41,12 @@ def _bench(args: argparse.Namespace) -> int:
         from affect_core import bench_real
 
         print(bench_real.format_real_face_bench(*bench_real.bench_real_face(args.seconds)))
+    elif args.target == "graph":
+        from affect_core import graph_bench
+
+        duration_s = args.seconds if args.seconds_given else 60.0
+        print(graph_bench.format_graph_bench(graph_bench.probe_graph(
+            duration_s, args.people or 1, args.launch_arg or None)))
     elif args.target == "replay":
         print(bench.bench_replay(args.seconds if args.seconds_given else 10.0))
     elif args.target == "model":
@@ -77,17 +83,23 @@ def add_parsers(sub: Any) -> None:
     bench = sub.add_parser("bench", help="print speed figures (nothing is asserted)")
     bench.add_argument("target",
                        choices=("rig", "window", "stereo", "replay", "face", "model", "backends",
-                                "soak"),
+                                "soak", "graph"),
                        help="what to measure (face: the real-face configuration per frame "
                        "and stage, needs scikit-image; model: shipped "
                        "models per window, taking turns; backends: PyTorch eager vs ONNX "
                        "Runtime vs INT8, needs the train extra; soak: memory and open files "
-                       "per minute over a long lab run)")
+                       "per minute over a long lab run; graph: launch the ROS 2 graph on the rig and "
+                       "probe rates, frames used, latency and CPU per node)")
     bench.add_argument("--seconds", "--duration", dest="seconds", type=float, default=None,
                        help="sensor seconds (rig: per configuration, default 3; window, "
-                       "soak: the stream, default 3600; soak --graph: wall seconds)")
+                       "soak: the stream, default 3600; soak --graph, graph: wall seconds, "
+                       "graph default 60)")
     bench.add_argument("--people", type=int, default=None,
-                       help="soak: people in the heterogeneous rig (default 4)")
+                       help="soak: people in the heterogeneous rig (default 4); graph: "
+                       "people in the rig (default 1)")
+    bench.add_argument("--launch-arg", action="append", default=None,
+                       help="graph: a launch argument such as preset:=heterogeneous, "
+                       "repeatable")
     bench.add_argument("--graph", action="store_true",
                        help="soak: the launched ROS 2 graph instead of affect lab")
     bench.add_argument("--threads", type=int, default=1,
