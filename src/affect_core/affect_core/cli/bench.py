@@ -88,8 +88,8 @@ def add_parsers(sub: Any) -> None:
                        "and stage, needs scikit-image; model: shipped "
                        "models per window, taking turns; backends: PyTorch eager vs ONNX "
                        "Runtime vs INT8, needs the train extra; soak: memory and open files "
-                       "per minute over a long lab run; graph: launch the ROS 2 graph on the rig and "
-                       "probe rates, frames used, latency and CPU per node)")
+                       "per minute over a long lab run; graph: launch the ROS 2 graph on the "
+                       "rig and probe rates, frames used, latency and CPU per node)")
     bench.add_argument("--seconds", "--duration", dest="seconds", type=float, default=None,
                        help="sensor seconds (rig: per configuration, default 3; window, "
                        "soak: the stream, default 3600; soak --graph, graph: wall seconds, "
