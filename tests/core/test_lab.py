@@ -188,7 +188,7 @@ def test_full_depth_and_face_depth_give_the_same_head_positions(tmp_path: Path) 
     for full in (False, True):
         pipeline = LabPipeline.from_params_file(LAB_YAML, model_path=RIG_MODEL_NAME)
         pipeline.stereo_config = replace(pipeline.stereo_config, match_at_faces=not full)
-        pipeline.prefetch_frames = 0 if full else 8
+        pipeline.render_in_process = not full
         summary = pipeline.run(3.0, tmp_path / str(full), progress=False)
         runs[full] = [(r["header"]["stamp"], r["head_position"]["z"], r["expression"])
                       for r in _jsonl(tmp_path / str(full))]

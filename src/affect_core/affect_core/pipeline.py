@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -52,10 +52,10 @@ from affect_core.params import load_params_file
 from affect_core.sim.rig import RigConfig
 from affect_core.sinks.bag import BagSink
 from affect_core.sinks.jsonl import JsonLinesSink
-from affect_core.sources.base import SensorFrame, Source
+from affect_core.sources.base import Source
 from affect_core.sources.images import image_fields
 from affect_core.sources.concrete import SimSource, open_source
-from affect_core.sources.prefetch import Prefetched
+from affect_core.sources.rig_process import RigProcessSource
 from affect_core.stereo import StereoConfig, StereoDepth
 from affect_core.sync.associate import NearestAssociator
 from affect_core.types import Emotion, FaceWindow, ImageFrame
@@ -64,22 +64,6 @@ from affect_core.window import WindowConfig, Windower
 # Node names of the ROS 2 graph, i.e. the sections of the parameter file.
 SECTIONS = ("sim_rig", "ir_camera", "stereo_depth", "face_tracker", "window_sync",
             "emotion_vit", "confidence_fusion", "overlay")
-
-
-class _Inline:
-    """The source's own iterator, with the close() that Prefetched has."""
-
-    def __init__(self, items: Iterator[SensorFrame]) -> None:
-        self._items = items
-
-    def __iter__(self) -> _Inline:
-        return self
-
-    def __next__(self) -> SensorFrame:
-        return next(self._items)
-
-    def close(self) -> None:
-        """Nothing runs ahead: nothing to stop."""
 
 
 def _area_fraction(regions: list[tuple[int, int, int, int]] | None,
@@ -114,8 +98,8 @@ class LabPipeline:
         # summary do not need them.
         self.keep_scored = False
         self.keep_predictions = False
-        # Frames the source may read ahead on its own thread (0: read on this thread).
-        self.prefetch_frames = 8
+        # Render the simulated rig in a process of its own (on a second core).
+        self.render_in_process = True
 
     @classmethod
     def from_params_file(cls, path: str | Path, model_path: str | None = None,
@@ -154,6 +138,8 @@ class LabPipeline:
             raise RecordingError(f"{recording} already exists; remove it or choose another "
                                  "--out directory")
         sensor = self.open_source(source, duration_s, rate)
+        if isinstance(sensor, SimSource) and self.render_in_process:
+            sensor = RigProcessSource(self.rig_config, duration_s)
         try:
             return self._run(sensor, duration_s, out_dir, progress, overlay, stop,
                              on_frame)
@@ -165,12 +151,13 @@ class LabPipeline:
              on_frame: Callable[[int], None] | None) -> LabSummary:
         out_dir.mkdir(parents=True, exist_ok=True)
         window_config = self.window_config
-        if not isinstance(sensor, SimSource):
+        simulated = isinstance(sensor, (SimSource, RigProcessSource))
+        if not simulated:
             # Frames expected follow the replayed stream's own rate.
             window_config = replace(window_config, nominal_rate_hz=sensor.nominal_fps)
         stereo = StereoDepth(self.stereo_config)
         face_config = replace(self.face_config, detector=resolve_detector(
-            self.face_config.detector, simulated=isinstance(sensor, SimSource)))
+            self.face_config.detector, simulated=simulated))
         tracker = FaceTracker(face_config, sensor.ir_camera)
         associator: NearestAssociator[ImageFrame, ImageFrame] = NearestAssociator(
             self.face_config.depth_max_age_s)
@@ -236,52 +223,48 @@ class LabPipeline:
             bar = tqdm(total=total, desc="affect lab", unit="frame", disable=not progress)
             first_ns: int | None = None
             last_ns = 0
-            events = (Prefetched(sensor.frames(), self.prefetch_frames)
-                      if self.prefetch_frames else _Inline(sensor.frames()))
+            events = iter(sensor.frames())
             newest = [0, start]  # stamp of the newest sensor event read, and when it was read
-            try:
-                while True:
-                    if stop is not None and (reason := stop()):
-                        summary.stopped_by = reason
+            while True:
+                if stop is not None and (reason := stop()):
+                    summary.stopped_by = reason
+                    break
+                t1 = time.perf_counter()
+                event = next(events, None)
+                t2 = time.perf_counter()
+                spent["source"] += t2 - t1
+                if event is None:
+                    break
+                stamps = [f.stamp_ns for f in (event.ir, event.stereo) if f is not None]
+                if stamps:
+                    newest[:] = [max(stamps), t2]
+                if event.ir is not None:
+                    if first_ns is None:
+                        first_ns = event.ir.stamp_ns
+                    if event.ir.stamp_ns - first_ns >= duration_ns:
                         break
+                if event.truth is not None:
+                    truth.add(event.truth)
+                if event.stereo is not None:
+                    summary.stereo_frames += 1
                     t1 = time.perf_counter()
-                    event = next(events, None)
-                    t2 = time.perf_counter()
-                    spent["source"] += t2 - t1
-                    if event is None:
-                        break
-                    stamps = [f.stamp_ns for f in (event.ir, event.stereo) if f is not None]
-                    if stamps:
-                        newest[:] = [max(stamps), t2]
-                    if event.ir is not None:
-                        if first_ns is None:
-                            first_ns = event.ir.stamp_ns
-                        if event.ir.stamp_ns - first_ns >= duration_ns:
-                            break
-                    if event.truth is not None:
-                        truth.add(event.truth)
-                    if event.stereo is not None:
-                        summary.stereo_frames += 1
-                        t1 = time.perf_counter()
-                        regions = (tracker.regions_px(event.stereo.stamp_ns)
-                                   if self.stereo_config.match_at_faces else None)
-                        summary.depth_area += _area_fraction(regions, event.stereo.left.shape)
-                        try:
-                            depth = stereo.compute(event.stereo, regions)
-                        except InputError as err:
-                            count_rejected(summary, err)
-                        else:
-                            spent["stereo"] += time.perf_counter() - t1
-                            track(associator.add_secondary(depth.stamp_ns, depth))
-                    if event.ir is not None:
-                        summary.frames += 1
-                        last_ns = max(last_ns, event.ir.stamp_ns)
-                        track(associator.add_primary(event.ir.stamp_ns, event.ir))
-                        bar.update(1)
-                        if on_frame is not None:
-                            on_frame(event.ir.stamp_ns)
-            finally:
-                events.close()  # before the source closes
+                    regions = (tracker.regions_px(event.stereo.stamp_ns)
+                               if self.stereo_config.match_at_faces else None)
+                    summary.depth_area += _area_fraction(regions, event.stereo.left.shape)
+                    try:
+                        depth = stereo.compute(event.stereo, regions)
+                    except InputError as err:
+                        count_rejected(summary, err)
+                    else:
+                        spent["stereo"] += time.perf_counter() - t1
+                        track(associator.add_secondary(depth.stamp_ns, depth))
+                if event.ir is not None:
+                    summary.frames += 1
+                    last_ns = max(last_ns, event.ir.stamp_ns)
+                    track(associator.add_primary(event.ir.stamp_ns, event.ir))
+                    bar.update(1)
+                    if on_frame is not None:
+                        on_frame(event.ir.stamp_ns)
             bar.close()
             track(associator.flush())
             # The stream covers [first stamp, stamp of the frame after the last one).
