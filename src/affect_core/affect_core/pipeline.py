@@ -98,7 +98,9 @@ class LabPipeline:
         # summary do not need them.
         self.keep_scored = False
         self.keep_predictions = False
-        # Render the simulated rig in a process of its own (on a second core).
+        # Render the simulated rig in a process of its own (on a second core). It is
+        # spawned, so a script that runs the lab must guard its entry point with
+        # ``if __name__ == "__main__":``, as multiprocessing requires; False renders here.
         self.render_in_process = True
 
     @classmethod
