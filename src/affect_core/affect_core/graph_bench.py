@@ -91,6 +91,7 @@ class GraphBenchResult:
     nodes: list[NodeCpu]
     machine_busy_percent: float  # of every core (100 % = one core), whoever used it
     load_average: tuple[float, float, float]
+    ir_arrival_ms: dict[str, float] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -136,9 +137,14 @@ def _cpu_times(processes: dict[int, str]) -> dict[int, float]:
     return times
 
 
-def _params_for(people: int, launch_args: list[str], folder: Path) -> list[str]:
-    """Return the launch arguments with a parameter file whose rig has ``people`` people."""
+def _params_for(people: int, launch_args: list[str], folder: Path) -> tuple[list[str], float]:
+    """Return the launch arguments with a parameter file whose rig has ``people`` people.
+
+    And the file's window_sync allowed_lateness_s: the frame that closes a window is the
+    first at or after its end plus that wait, and the probe must look for that frame.
+    """
     from affect_core.cli.common import DEFAULT_PARAMS
+    from affect_core.window import WindowConfig
 
     given = [a for a in launch_args if a.startswith("params_file:=")]
     source = Path(given[-1].split(":=", 1)[1]) if given else DEFAULT_PARAMS
@@ -147,8 +153,10 @@ def _params_for(people: int, launch_args: list[str], folder: Path) -> list[str]:
     rig["num_people"] = int(people)
     path = folder / "graph_bench.yaml"
     path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+    window = (data.get("window_sync") or {}).get("ros__parameters") or {}
+    lateness_s = float(window.get("allowed_lateness_s", WindowConfig().allowed_lateness_s))
     return [*(a for a in launch_args if not a.startswith("params_file:=")),
-            f"params_file:={path}"]
+            f"params_file:={path}"], lateness_s
 
 
 def _stop(process: subprocess.Popen[Any], notes: list[str], what: str) -> None:
@@ -179,7 +187,7 @@ def probe_graph(duration_s: float = 60.0, people: int = 1,
     folder = Path(tempfile.mkdtemp(prefix="affect_graph_bench_"))
     notes: list[str] = []
     try:
-        args = _params_for(people, list(launch_args or []), folder)
+        args, lateness_s = _params_for(people, list(launch_args or []), folder)
         command = ["ros2", "launch", "affect_bringup", "lab.launch.py", *args]
         shown = [a for a in command if not a.startswith("params_file:=")]
         what = (f"{' '.join(shown)}, {people} {'person' if people == 1 else 'people'}, "
@@ -189,7 +197,7 @@ def probe_graph(duration_s: float = 60.0, people: int = 1,
             launch = subprocess.Popen(command, stdout=launch_log, stderr=subprocess.STDOUT,
                                       start_new_session=True)
             try:
-                measured = _measure(launch, duration_s, out, notes)
+                measured = _measure(launch, duration_s, out, notes, lateness_s)
             finally:
                 _stop(launch, notes, "the launch")
         if measured is None:
@@ -206,6 +214,7 @@ def probe_graph(duration_s: float = 60.0, people: int = 1,
                 for t, v in report["topics"].items()},
         emotion_latency_ms={k: float(v) for k, v in report["emotion_latency_ms"].items()},
         graph_latency_ms={k: float(v) for k, v in report["graph_latency_ms"].items()},
+        ir_arrival_ms={k: float(v) for k, v in report.get("ir_arrival_ms", {}).items()},
         nodes=nodes, machine_busy_percent=machine_busy, load_average=load,
         notes=[f"images counted by {report['counted_by']}",
                f"closing IR frame latency leaves out {report['windows_without_closing_frame']}"
@@ -213,12 +222,13 @@ def probe_graph(duration_s: float = 60.0, people: int = 1,
 
 
 def _measure(launch: subprocess.Popen[Any], duration_s: float, out: Path,
-             notes: list[str]) -> tuple[dict[str, Any], float, list[NodeCpu], float,
-                                        tuple[float, float, float]] | None:
+             notes: list[str], lateness_s: float) -> tuple[
+                 dict[str, Any], float, list[NodeCpu], float, tuple[float, float, float]] | None:
     """Run the probe; read CPU times when it starts and ends its window."""
     probe = subprocess.Popen(
         ["ros2", "run", "affect_ros", "graph_probe", "--duration", str(duration_s),
-         "--wait-s", str(WAIT_FOR_EMOTION_S), "--out", str(out)],
+         "--wait-s", str(WAIT_FOR_EMOTION_S), "--out", str(out),
+         "--lateness-s", str(lateness_s)],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
     started = ended = 0.0
     before: dict[int, float] = {}
@@ -291,7 +301,11 @@ def format_graph_bench(result: GraphBenchResult) -> str:
     for label, latency in (("window end (header stamp) -> /emotion receipt",
                             result.emotion_latency_ms),
                            ("closing IR frame receipt -> /emotion receipt",
-                            result.graph_latency_ms)):
+                            result.graph_latency_ms),
+                           ("IR frame stamp -> its receipt here (the sensor's own delay)",
+                            result.ir_arrival_ms)):
+        if not latency:
+            continue
         lines.append(f"  latency, {label}: p50 {latency['p50']:.1f}, p95 {latency['p95']:.1f}"
                      f", p99 {latency['p99']:.1f}, max {latency['max']:.1f} ms "
                      f"({latency['count']:.0f} messages)")

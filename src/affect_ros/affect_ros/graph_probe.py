@@ -120,6 +120,7 @@ class GraphProbe(Node):
         self.frames_expected = 0
         self.stamp_latency_ns: List[int] = []
         self.graph_latency_ns: List[int] = []
+        self.ir_arrival_ns: List[int] = []  # receipt minus stamp of each IR frame
         self.unmatched_windows = 0
         for topic, stands_for in INFO_TOPICS.items():
             self.counts[stands_for] = 0
@@ -158,6 +159,7 @@ class GraphProbe(Node):
             del self._ir_receipts_ns[:120 * int(IR_HISTORY_S)]
         if self.measuring:
             self.counts[topic] += 1
+            self.ir_arrival_ns.append(now_ns - stamp_ns)
             if self._first_ir is None:
                 self._first_ir = (stamp_ns, now_ns)
             self._last_ir = (stamp_ns, now_ns)
@@ -194,6 +196,7 @@ class GraphProbe(Node):
             'frames_expected': self.frames_expected,
             'emotion_latency_ms': _summary_ms(self.stamp_latency_ns),
             'graph_latency_ms': _summary_ms(self.graph_latency_ns),
+            'ir_arrival_ms': _summary_ms(self.ir_arrival_ns),
             'windows_without_closing_frame': self.unmatched_windows,
             'counted_by': 'camera_info per image' + (' and the images' if self._images else '')
             + '; every topic but /emotion raw (not deserialised)',
@@ -206,8 +209,8 @@ def _arguments(argv: Optional[List[str]]) -> argparse.Namespace:
                         help='wall seconds to measure (default 60)')
     parser.add_argument('--wait-s', type=float, default=120.0,
                         help='longest wait for the first /emotion (default 120)')
-    parser.add_argument('--lateness-s', type=float, default=0.05,
-                        help="window_sync's allowed_lateness_s (default 0.05)")
+    parser.add_argument('--lateness-s', type=float, default=0.0,
+                        help="window_sync's allowed_lateness_s (default 0, as shipped)")
     parser.add_argument('--images', action='store_true',
                         help='also subscribe (raw) to the image topics themselves')
     parser.add_argument('--out', default='', help='write the JSON here instead of stdout')

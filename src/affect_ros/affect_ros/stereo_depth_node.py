@@ -21,8 +21,10 @@ their camera_info when they are raw (distortion or rectification set), and match
 depth is published in the left camera's frame on /stereo/depth with its camera_info,
 and stereo_msgs/DisparityImage on /stereo/disparity when publish_disparity is set.
 With match_at_faces, pairs are matched only around the faces face_tracker last reported
-on affect/faces (within the last 0.1 s of sensor time; whole pairs otherwise), NaN
-elsewhere: the tracker reads depth only at faces.
+on affect/faces (within 0.5 s of sensor time; whole pairs otherwise), NaN elsewhere: the
+tracker reads depth only at faces. The tolerance is wide on purpose: when the graph falls
+behind, the faces come later, and matching whole pairs then would only put it further
+behind.
 mode passthrough: depth/image_raw (16UC1 millimetres or 32FC1 metres) and
 depth/camera_info of a depth camera are republished on /stereo/depth as metres.
 """
@@ -50,7 +52,7 @@ from sensor_msgs.msg import CameraInfo, Image
 from stereo_msgs.msg import DisparityImage
 
 
-_FACES_MAX_AGE_NS = 100_000_000
+_FACES_MAX_AGE_NS = 500_000_000
 
 
 class StereoDepthNode(Node):
