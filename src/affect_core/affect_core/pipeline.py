@@ -14,8 +14,9 @@
 
 """The in-process graph: source -> stereo -> face -> window -> model -> fusion -> sinks.
 
-The same core stages as the ROS 2 nodes, with the same parameter file, in one process.
-This is what ``affect lab`` runs, on a fresh machine with no ROS 2 installed.
+The same core stages as the ROS 2 nodes, with the same parameter file, in one process
+(the simulated rig renders in a second one, on another core). This is what ``affect lab``
+runs, on a fresh machine with no ROS 2 installed.
 """
 
 from __future__ import annotations
