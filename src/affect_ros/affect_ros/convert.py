@@ -97,16 +97,9 @@ def msg_to_image(msg: Image) -> ImageFrame:
         raise InputError(f'{size}: {len(msg.data)} bytes of data, but height x step is '
                          f'{msg.step * msg.height}')
     if msg.encoding in ENCODING_DTYPES:
-        dtype = np.dtype(ENCODING_DTYPES[msg.encoding])
-        if msg.step == msg.width * dtype.itemsize and (
-                dtype.itemsize == 1 or bool(msg.is_bigendian) == (sys.byteorder == 'big')):
-            # Unpadded rows in this machine's byte order: a view of the message's buffer,
-            # no copy of the frame.
-            data = np.frombuffer(msg.data, dtype).reshape(msg.height, msg.width)
-            return ImageFrame(to_ns(msg.header.stamp), msg.header.frame_id, msg.encoding,
-                              data)
-        # The core's decoder reads each row from its step, whatever the padding.
-        return image_from_message(msg)
+        # The core's decoder: a view of the buffer where rows are unpadded and in this
+        # machine's byte order, each row read from its step otherwise.
+        return image_from_message(msg, copy=False)
     try:
         dtype, channels = _BRIDGE.encoding_to_dtype_with_channels(msg.encoding)
     except (CvBridgeError, TypeError, ValueError) as err:

@@ -59,8 +59,13 @@ def image_fields(frame: ImageFrame) -> dict[str, Any]:
     }
 
 
-def image_from_message(msg: Any) -> ImageFrame:
-    """Decode a (rosbags) sensor_msgs/Image into an ImageFrame."""
+def image_from_message(msg: Any, copy: bool = True) -> ImageFrame:
+    """Decode a sensor_msgs/Image (rosbags' or rclpy's) into an ImageFrame.
+
+    ``copy=False`` returns a view of the message's buffer where the rows are unpadded
+    and in this machine's byte order (what a live subscriber gets at 120 fps), and
+    copies only where padding or byte order make it necessary.
+    """
     encoding = str(msg.encoding)
     if encoding not in ENCODING_DTYPES:
         raise InputError(f"image encoding {encoding!r} is not supported; use mono16, mono8 "
@@ -73,7 +78,7 @@ def image_from_message(msg: Any) -> ImageFrame:
                          f"{raw.size} bytes: truncated or corrupt")
     rows = raw[: height * step].reshape(height, step)[:, : width * dtype.itemsize]
     data = np.ascontiguousarray(rows).view(dtype).reshape(height, width).astype(
-        dtype.newbyteorder("="))
+        dtype.newbyteorder("="), copy=copy)
     stamp = int(msg.header.stamp.sec) * 1_000_000_000 + int(msg.header.stamp.nanosec)
     return ImageFrame(stamp, str(msg.header.frame_id), encoding, data)
 
