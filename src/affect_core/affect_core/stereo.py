@@ -140,9 +140,32 @@ class StereoDepth:
                 mode=cv2.STEREO_SGBM_MODE_HH if config.full_dp else cv2.STEREO_SGBM_MODE_SGBM_3WAY,
             )
 
-    def disparity(self, left: npt.NDArray[np.uint8],
-                  right: npt.NDArray[np.uint8]) -> npt.NDArray[np.float32]:
-        """Disparity in pixels (float), NaN where matching failed."""
+    def disparity(self, left: npt.NDArray[np.uint8], right: npt.NDArray[np.uint8],
+                  regions_px: Sequence[tuple[int, int, int, int]] | None = None
+                  ) -> npt.NDArray[np.float32]:
+        """Disparity in pixels (float), NaN where matching failed or outside ``regions_px``.
+
+        ``regions_px`` (x, y, w, h boxes in the left image) limits matching to those
+        regions: where depth is used only at faces, matching a face costs a fraction of
+        the frame. Matching is local (a correlation window and a search along the row),
+        so each region is matched on a crop padded by the window and the search range
+        and gives the disparity the whole frame would there, except where the speckle
+        filter's blobs cross the crop's edge.
+        """
+        if regions_px is None:
+            return self._match(left, right)
+        if left.shape != right.shape or left.ndim != 2:
+            raise InputError(f"stereo images must be single-channel and the same size, got "
+                             f"{left.shape} and {right.shape}")
+        disparity = np.full(left.shape, np.nan, np.float32)
+        for x0, y0, x1, y1, cx0, cy0, cx1, cy1 in self._crops(left.shape, regions_px):
+            crop = self._match(left[cy0:cy1, cx0:cx1], right[cy0:cy1, cx0:cx1])
+            disparity[y0:y1, x0:x1] = crop[y0 - cy0:y1 - cy0, x0 - cx0:x1 - cx0]
+        return disparity
+
+    def _match(self, left: npt.NDArray[np.uint8],
+               right: npt.NDArray[np.uint8]) -> npt.NDArray[np.float32]:
+        """Match a whole pair (or crop): disparity in pixels, NaN where matching failed."""
         if left.shape != right.shape or left.ndim != 2:
             raise InputError(
                 f"stereo images must be single-channel and the same size, got {left.shape} "
@@ -164,22 +187,12 @@ class StereoDepth:
 
     def compute(self, frame: StereoFrame,
                 regions_px: Sequence[tuple[int, int, int, int]] | None = None) -> ImageFrame:
-        """Depth image (32FC1, metres) of the left view of ``frame``.
+        """Depth image (32FC1, metres) of the left view of ``frame``, NaN outside regions_px.
 
-        ``regions_px`` (x, y, w, h boxes in the left image) limits matching to those
-        regions, NaN elsewhere: where depth is used only at faces, matching a face
-        costs a fraction of the frame. Matching is local (a correlation window and a
-        search along the row), so each region is matched on a crop padded by the
-        window and the search range and gives the depth the whole frame would there,
-        except where the speckle filter's blobs cross the crop's edge.
+        See ``disparity`` for ``regions_px``.
         """
-        if regions_px is None:
-            return self.depth_from_disparity(frame, self.disparity(frame.left, frame.right))
-        disparity = np.full(frame.left.shape, np.nan, np.float32)
-        for x0, y0, x1, y1, cx0, cy0, cx1, cy1 in self._crops(frame.left.shape, regions_px):
-            crop = self.disparity(frame.left[cy0:cy1, cx0:cx1], frame.right[cy0:cy1, cx0:cx1])
-            disparity[y0:y1, x0:x1] = crop[y0 - cy0:y1 - cy0, x0 - cx0:x1 - cx0]
-        return self.depth_from_disparity(frame, disparity)
+        return self.depth_from_disparity(
+            frame, self.disparity(frame.left, frame.right, regions_px))
 
     def _crops(self, shape: tuple[int, ...], regions_px: Sequence[tuple[int, int, int, int]]
                ) -> list[tuple[int, ...]]:

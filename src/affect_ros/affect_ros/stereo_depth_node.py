@@ -150,13 +150,9 @@ class StereoDepthNode(Node):
             left_camera = rectifier.left_camera
             frame = StereoFrame(to_ns(left.header.stamp), left_image, right_image,
                                 left_camera, rectifier.right_camera)
-            regions = self._regions(frame.stamp_ns)
-            if regions is None:
-                disparity = self._stereo.disparity(left_image, right_image)
-                depth = self._stereo.depth_from_disparity(frame, disparity)
-            else:
-                depth = self._stereo.compute(frame, regions)
-                disparity = left_camera.fx_px * rectifier.right_camera.baseline_m / depth.data
+            disparity = self._stereo.disparity(left_image, right_image,
+                                               self._regions(frame.stamp_ns))
+            depth = self._stereo.depth_from_disparity(frame, disparity)
         except InputError as err:
             self._reject(err)
             return
