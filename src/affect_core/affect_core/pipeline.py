@@ -53,11 +53,11 @@ from affect_core.params import load_params_file
 from affect_core.sim.rig import RigConfig
 from affect_core.sinks.bag import BagSink
 from affect_core.sinks.jsonl import JsonLinesSink
-from affect_core.sources.base import Source
+from affect_core.sources.base import Source, parse_source
 from affect_core.sources.images import image_fields
 from affect_core.sources.concrete import SimSource, open_source
 from affect_core.sources.rig_process import RigProcessSource
-from affect_core.stereo import StereoConfig, StereoDepth
+from affect_core.stereo import StereoConfig, StereoDepth, regions_around
 from affect_core.sync.associate import NearestAssociator
 from affect_core.types import Emotion, FaceWindow, ImageFrame
 from affect_core.window import WindowConfig, Windower
@@ -140,9 +140,9 @@ class LabPipeline:
         if recording.exists():
             raise RecordingError(f"{recording} already exists; remove it or choose another "
                                  "--out directory")
-        sensor = self.open_source(source, duration_s, rate)
-        if isinstance(sensor, SimSource) and self.render_in_process:
-            sensor = RigProcessSource(self.rig_config, duration_s)
+        sensor: Source = (RigProcessSource(self.rig_config, duration_s)
+                          if self.render_in_process and parse_source(source)[0] == "sim"
+                          else self.open_source(source, duration_s, rate))
         try:
             return self._run(sensor, duration_s, out_dir, progress, overlay, stop,
                              on_frame)
@@ -251,8 +251,9 @@ class LabPipeline:
                 if event.stereo is not None:
                     summary.stereo_frames += 1
                     t1 = time.perf_counter()
-                    regions = (tracker.regions_px(event.stereo.stamp_ns)
-                               if self.stereo_config.match_at_faces else None)
+                    boxes = tracker.predicted_boxes_px(event.stereo.stamp_ns)
+                    regions = (regions_around(boxes)
+                               if self.stereo_config.match_at_faces and boxes else None)
                     summary.depth_area += _area_fraction(regions, event.stereo.left.shape)
                     try:
                         depth = stereo.compute(event.stereo, regions)

@@ -150,25 +150,15 @@ class FaceTracker:
             self.stats.frames_without_face += 1
         return FaceFrame(stamp, ir.frame_id, faces, depth is not None)
 
-    def regions_px(self, stamp_ns: int, scale: float = 1.5
-                   ) -> list[tuple[int, int, int, int]] | None:
-        """Boxes (x, y, w, h) where faces will be at ``stamp_ns``, ``scale`` times their size.
+    def predicted_boxes_px(self, stamp_ns: int) -> list[tuple[int, int, int, int]]:
+        """Boxes (x, y, w, h) where the faces will be at ``stamp_ns``.
 
-        From the tracks seen in the last 100 ms, moved on by their velocity; None while
-        no face is tracked (a new face can then be anywhere). What depth is needed for:
-        the tracker reads depth only inside face boxes.
+        From the tracks seen in the last 100 ms, moved on by their velocity; empty while
+        no face is tracked. Where depth is needed: the tracker reads it only in face boxes.
         """
-        recent = [t for t in self._tracks if self._last_stamp_ns is not None
-                  and self._last_stamp_ns - t.last_ns <= RECENT_NS]
-        if not recent:
-            return None
-        regions = []
-        for track in recent:
-            x, y, w, h = track.predicted_box(stamp_ns)
-            side_w, side_h = w * scale, h * scale
-            regions.append(box_tuple(np.array([x + (w - side_w) / 2.0, y + (h - side_h) / 2.0,
-                                               side_w, side_h])))
-        return regions
+        return [box_tuple(t.predicted_box(stamp_ns)) for t in self._tracks
+                if self._last_stamp_ns is not None
+                and self._last_stamp_ns - t.last_ns <= RECENT_NS]
 
     def _validate(self, ir: ImageFrame, depth: ImageFrame | None) -> None:
         """Reject unusable frames with a message saying why, and count them."""
@@ -298,8 +288,7 @@ class FaceTracker:
         for track in live:
             predicted = track.predicted_box(stamp_ns)
             found = None
-            if (self.landmarker is not None and track.landmarks_px is not None
-                    and track.since_landmarks_n + 1 < self.config.landmark_every_n):
+            if self.landmarker is not None and self._moves_landmarks_on(track):
                 # No landmark model this frame: the face and its landmarks move on by the
                 # track's velocity; eye features wait for the next measured frame.
                 shift = predicted[:2] - track.box_px[:2]
@@ -339,9 +328,8 @@ class FaceTracker:
         """
         if self.landmarker is None or self.config.landmark_threads < 2:
             return {}
-        tracks = [t for t in live if t.anchor_offset_px is not None
-                  and not (t.landmarks_px is not None
-                           and t.since_landmarks_n + 1 < self.config.landmark_every_n)]
+        tracks = [t for t in live
+                  if t.anchor_offset_px is not None and not self._moves_landmarks_on(t)]
         if len(tracks) < 2:
             return {}
         if self._pool is None:
@@ -349,6 +337,11 @@ class FaceTracker:
                                             thread_name_prefix="affect-landmarks")
         return {id(t): self._pool.submit(self._follow_landmarks, image, t,
                                          t.predicted_box(stamp_ns)) for t in tracks}
+
+    def _moves_landmarks_on(self, track: Track) -> bool:
+        """Whether this frame skips the landmark model on ``track`` (landmark_every_n)."""
+        return (track.landmarks_px is not None
+                and track.since_landmarks_n + 1 < self.config.landmark_every_n)
 
     def _follow_landmarks(self, image: npt.NDArray[np.generic], track: Track,
                           predicted: npt.NDArray[np.float64]
@@ -373,9 +366,8 @@ class FaceTracker:
         size), and a pupil changes over hundreds of milliseconds, not between frames.
         """
         assert self.landmarker is not None
-        with_iris = track.since_iris_n % self.config.iris_every_n == 0
-        located = (self.landmarker.locate(image, box_px) if with_iris
-                   else self.landmarker.locate(image, box_px, iris=False))
+        located = self.landmarker.locate(
+            image, box_px, iris=track.since_iris_n % self.config.iris_every_n == 0)
         if located is None:
             return None
         track.since_iris_n += 1
@@ -426,8 +418,7 @@ class FaceTracker:
 
         image = ir.data
         if located is None and self.landmarker is not None:
-            if (track.landmarks_px is not None and previous_box is not None
-                    and track.since_landmarks_n + 1 < self.config.landmark_every_n):
+            if previous_box is not None and self._moves_landmarks_on(track):
                 shift = box_centre(raw) - box_centre(previous_box)
                 located = FaceLandmarks(track.landmarks_px + shift, 1.0)
                 track.reused = True
