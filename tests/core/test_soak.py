@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from affect_core.soak import Sample, SoakResult, _children, format_soak, open_fds, rss_kib
+from affect_core.soak import Sample, SoakResult, child_processes, format_soak, open_fds, rss_kib
 
 pytestmark = pytest.mark.skipif(not Path("/proc/self/status").is_file(),
                                 reason="the soak reads /proc (Linux)")
@@ -37,7 +37,7 @@ def test_children_names_a_python_child_by_its_script(tmp_path: Path) -> None:
     script.write_text("import time\ntime.sleep(30)\n")
     child = subprocess.Popen([sys.executable, str(script)])
     try:
-        assert _children(os.getpid())[child.pid] == f"sleeper.py[{child.pid}]"
+        assert child_processes(os.getpid())[child.pid] == f"sleeper.py[{child.pid}]"
     finally:
         child.kill()
         child.wait()

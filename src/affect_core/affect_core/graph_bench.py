@@ -55,7 +55,7 @@ from typing import Any
 import yaml
 
 from affect_core.errors import AffectError
-from affect_core.soak import _children, rss_kib
+from affect_core.soak import child_processes, rss_kib
 
 REAL_TIME_GOAL = 1.0
 FRAMES_GOAL = 0.999
@@ -121,9 +121,9 @@ def machine_cpu_s() -> tuple[float, float]:
 
 def _processes(launch_pid: int, probe_pid: int) -> dict[int, str]:
     """Name the launch, each of its nodes, and the probe (``name[pid]``, from /proc)."""
-    found = {launch_pid: f"ros2 launch[{launch_pid}]", **_children(launch_pid)}
+    found = {launch_pid: f"ros2 launch[{launch_pid}]", **child_processes(launch_pid)}
     found[probe_pid] = f"graph_probe (ros2 run)[{probe_pid}]"
-    found.update({pid: f"graph_probe[{pid}]" for pid in _children(probe_pid)})
+    found.update({pid: f"graph_probe[{pid}]" for pid in child_processes(probe_pid)})
     return found
 
 

@@ -147,7 +147,7 @@ def soak_graph(duration_s: float, launch_args: list[str] | None = None) -> SoakR
         time.sleep(min(20.0, duration_s / 4))  # let every node load its model
         while True:
             wall_s = time.perf_counter() - start
-            for pid, name in _children(launch.pid).items():
+            for pid, name in child_processes(launch.pid).items():
                 try:
                     sample = Sample(wall_s / SAMPLE_S, wall_s, rss_kib(pid), open_fds(pid))
                 except (FileNotFoundError, ProcessLookupError):
@@ -173,7 +173,7 @@ def soak_graph(duration_s: float, launch_args: list[str] | None = None) -> SoakR
     return result
 
 
-def _children(root: int) -> dict[int, str]:
+def child_processes(root: int) -> dict[int, str]:
     """Name every descendant process of ``root`` by its executable (from /proc)."""
     parents: dict[int, int] = {}
     names: dict[int, str] = {}
