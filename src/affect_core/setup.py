@@ -28,6 +28,7 @@ setup(
     package_data={
         PACKAGE: ['py.typed', 'msg/*.msg', 'models/*.onnx', 'models/*.json',
                   'models/face/*.onnx', 'models/face/*.md', 'models/face/LICENSE.*',
+                  'models/rig/*.npz', 'models/rig/*.md',
                   'config/*.yaml', 'label_page/static/*.html'],
     },
     data_files=[

@@ -255,14 +255,18 @@ def test_eval_detectors_command_prints_the_table(capsys: pytest.CaptureFixture[s
     from affect_core.cli import main
 
     assert main(["eval", "detectors", "--duration", "0.5", "--stride", "30",
-                 "--detectors", "blob"]) == 0
+                 "--detectors", "blob,blazeface_whole"]) == 0
     rows = [line.split() for line in capsys.readouterr().out.splitlines() if line.strip()]
+    whole = {" ".join(r[1:4]): r[4:] for r in rows if r[0] == "blazeface_whole"}
     blob = {" ".join(r[1:4]): r[4:] for r in rows if r[0] == "blob"}
-    assert set(blob) == {"rig curated 1p", "rig curated 2p", "rig heterogeneous 1p",
-                         "rig heterogeneous 2p", "photo astronaut 1", "photo lfw_subset 100"}
-    # Two frames per rig row; the blob detector finds every curated face (as in 200 frames).
-    assert blob["rig curated 1p"][:3] == ["2", "1.000", "1.000"]
-    assert blob["rig curated 2p"][:3] == ["4", "1.000", "1.000"]
+    assert set(whole) == set(blob) == {
+        "rig curated 1p", "rig curated 2p", "rig heterogeneous 1p", "rig heterogeneous 2p",
+        "photo astronaut 1", "photo lfw_subset 100"}
+    # Two frames per rig row; the rig's detector finds every curated face (as in 200
+    # frames); the bright-blob detector, made for the rig's former drawings, finds none.
+    assert whole["rig curated 1p"][:3] == ["2", "1.000", "1.000"]
+    assert whole["rig curated 2p"][:3] == ["4", "1.000", "1.000"]
+    assert blob["rig curated 2p"][:2] == ["4", "0.000"]
     mesh_rows = [r for r in rows if r[0] == "rig" and r[2] in ("true", "blazeface")]
     assert len(mesh_rows) == 4
     assert main(["eval", "detectors", "--duration", "0.5", "--detectors", "haar"]) == 2

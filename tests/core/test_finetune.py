@@ -50,7 +50,7 @@ def test_fine_tune_beats_the_shipped_model_on_held_out_footage(
     start = EmotionModel().predict(list(held_crops))[0].argmax(1)
     out = root / "model" / "lab.onnx"
     assert main(["train", "--labels", str(root / "labels.csv"), "--crops",
-                 str(root / "crops"), "--out", str(out), "--epochs", "3", "--quiet"]) == 0
+                 str(root / "crops"), "--out", str(out), "--epochs", "12", "--quiet"]) == 0
     assert "from affect_vit_micro_faces" in capsys.readouterr().out
     tuned = EmotionModel(out)
     after = tuned.predict(list(held_crops))[0].argmax(1)

@@ -30,7 +30,7 @@ from affect_core.face.head_pose import (
     rotation_angle_deg,
     yaw_pitch_roll_deg,
 )
-from affect_core.sim.face_model import rotation_matrix
+from affect_core.sim.face_model import LANDMARK_NAMES, rotation_matrix
 from affect_core.sim.rig import RigConfig, SimRig
 
 
@@ -60,7 +60,10 @@ def test_pose_from_noisy_truth_landmarks_is_within_a_few_degrees() -> None:
     scale = {tid: float(np.median([fit_width_scale(pts, rig.ir_camera)
                                    for p, pts in frames if p.truth_id == tid][::4]))
              for tid in ("sim0", "sim1")}
-    assert all(0.8 < v < 1.0 for v in scale.values())  # both drew narrow faces
+    # The fitted widths rank as the people's true face widths do.
+    widths = {f"sim{p.index}": p.identity.width_ratio for p in rig._people}
+    assert all(0.8 < v < 1.2 for v in scale.values())
+    assert (scale["sim0"] < scale["sim1"]) == (widths["sim0"] < widths["sim1"])
     errors, errors_canonical, angle_errors = [], [], []
     for person, points in frames:
         pose = estimate_head_pose(points, rig.ir_camera, width_scale=scale[person.truth_id])
@@ -70,11 +73,13 @@ def test_pose_from_noisy_truth_landmarks_is_within_a_few_degrees() -> None:
         errors_canonical.append(rotation_angle_deg(canonical.rotation, person.rotation))
         angle_errors.append(np.abs(np.subtract(pose.yaw_pitch_roll_deg,
                                                person.yaw_pitch_roll_deg)))
-    # Heads turn by up to 25 degrees here; faces are about 35 px between the eyes.
-    assert float(np.median(errors)) < 2.5
-    assert float(np.percentile(errors, 90)) < 5.0
-    assert float(np.median(errors)) < 0.6 * float(np.median(errors_canonical))
-    assert (np.median(angle_errors, axis=0) < np.array([2.0, 2.0, 1.0])).all()
+    # Heads turn by up to 25 degrees here; faces are about 35 px between the eyes. The
+    # people's faces differ from the canonical one in length and nose depth too, which a
+    # width scale does not capture: those set the floor of these errors.
+    assert float(np.median(errors)) < 4.5
+    assert float(np.percentile(errors, 90)) < 9.0
+    assert float(np.median(errors)) < 0.75 * float(np.median(errors_canonical))
+    assert (np.median(angle_errors, axis=0) < np.array([3.5, 2.5, 1.0])).all()
 
 
 def test_depth_refinement_cuts_the_distance_error() -> None:
@@ -103,14 +108,22 @@ def test_3d_landmarks_come_from_depth_and_are_nan_where_it_is_invalid() -> None:
     depth = frame.depth_truth.data.copy()
     person = frame.people[0]
     points = landmarks_3d(person.landmarks_px, rig.ir_camera, depth)
-    # The rig draws faces in depth as a plane at the head origin's depth.
-    np.testing.assert_allclose(points[:, 2], person.position_m[2], atol=1e-5)
+    # Depth is the rendered surface: the landmarks' true depth, to within the surface's
+    # change over the pixels the lookup spans. Chin and jaw points sit on the silhouette,
+    # where the lookup also reaches the neck behind.
+    visible = np.isfinite(points[:, 2])
+    assert visible.mean() > 0.9
+    error_m = np.abs(points[:, 2] - person.landmarks_m[:, 2])
+    edge = [LANDMARK_NAMES.index(name) for name in ("chin", "jaw_r", "jaw_l")]
+    inner = visible & ~np.isin(np.arange(len(points)), edge)
+    assert np.median(error_m[inner]) < 0.003 and error_m[inner].max() < 0.01
     reprojected = rig.ir_camera.project(points)
-    np.testing.assert_allclose(reprojected, person.landmarks_px, atol=1e-6)
+    np.testing.assert_allclose(reprojected[visible], person.landmarks_px[visible], atol=1e-6)
     x, y = (int(round(v)) for v in person.landmarks_px[14])  # nose tip
     depth[y - 1:y + 2, x - 1:x + 2] = np.nan
     holed = landmarks_3d(person.landmarks_px, rig.ir_camera, depth)
-    assert np.isnan(holed[14]).all() and np.isfinite(holed[np.arange(len(holed)) != 14]).all()
+    assert np.isnan(holed[14]).all()
+    assert np.isfinite(holed[visible & (np.arange(len(holed)) != 14)]).all()
 
 
 def test_too_few_landmarks_give_no_pose() -> None:

@@ -22,8 +22,8 @@ from ..conftest import LAB_YAML
 skimage_data = pytest.importorskip("skimage.data", reason="needs scikit-image (test extra)")
 
 
-def test_auto_detector_is_blob_on_the_rig_only() -> None:
-    assert resolve_detector("auto", simulated=True) == "blob"
+def test_auto_detector_is_the_whole_frame_blazeface_on_the_rig_only() -> None:
+    assert resolve_detector("auto", simulated=True) == "blazeface_whole"
     assert resolve_detector("auto", simulated=False) == "blazeface"
     assert resolve_detector("blazeface_short", simulated=True) == "blazeface_short"
 

@@ -65,9 +65,9 @@ def test_recording_preserves_frames_stamps_and_counts(bag: Path) -> None:
 
 
 def _rig_replay() -> LabPipeline:
-    """The lab for a replay of the rig: 'auto' picks blob only for the live rig."""
+    """The lab for a replay of the rig: 'auto' picks blazeface_whole only for the live rig."""
     params = {k: dict(v) for k, v in load_params_file(LAB_YAML).items()}
-    params["face_tracker"]["detector"] = "blob"
+    params["face_tracker"]["detector"] = "blazeface_whole"
     return LabPipeline(params)
 
 

@@ -57,14 +57,13 @@ DDS_TUNING = ('<CycloneDDS><Domain><General><MaxMessageSize>65500B</MaxMessageSi
 
 
 def _detector(params_file, use_sim):
-    """Resolve the face detector auto: blob on the simulated rig, blazeface elsewhere."""
+    """Resolve the face detector auto as the lab does (affect_core.face.detectors)."""
+    from affect_core.face.detectors import resolve_detector
+
     with open(params_file, encoding='utf-8') as stream:
         data = yaml.safe_load(stream) or {}
     section = (data.get('face_tracker') or {}).get('ros__parameters') or {}
-    chosen = section.get('detector', 'auto')
-    if chosen != 'auto':
-        return chosen
-    return 'blob' if use_sim else 'blazeface'
+    return resolve_detector(section.get('detector', 'auto'), use_sim)
 
 
 def _is_true(context, name):

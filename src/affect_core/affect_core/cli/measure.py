@@ -22,12 +22,26 @@ from typing import Any
 
 from affect_core.cli.common import DEFAULT_PARAMS
 from affect_core.errors import AffectError
+from affect_core.face.detectors import SIM_DETECTOR
 
 
 def _eval(args: argparse.Namespace) -> int:
     targets = {"model": _eval_model, "face": _eval_face, "detectors": _eval_detectors,
-               "fusion": _eval_fusion, "faces": _eval_faces}
+               "fusion": _eval_fusion, "faces": _eval_faces, "rig": _eval_rig}
     return targets[args.target](args)
+
+
+def _eval_rig(args: argparse.Namespace) -> int:
+    from affect_core.rig_eval import evaluate_rig, format_rig, write_json
+
+    data = Path(args.data) if args.data else None
+    result = evaluate_rig(args.samples,
+                          args.duration if args.duration_given else 30.0, args.seed, data,
+                          progress=not args.quiet)
+    print(format_rig(result))
+    if args.json:
+        write_json(result, Path(args.json))
+    return 0
 
 
 def _eval_face(args: argparse.Namespace) -> int:
@@ -36,7 +50,7 @@ def _eval_face(args: argparse.Namespace) -> int:
     duration_s = args.duration if args.duration_given else 20.0
     people = [int(v) for v in args.face_people.split(",") if v.strip()]
     results = evaluate_face(duration_s, people, args.seed, args.landmarks, args.noise_px,
-                            args.detector or "blob")
+                            args.detector or SIM_DETECTOR)
     print(format_face(results, duration_s))
     return 0
 
@@ -143,11 +157,13 @@ def add_parsers(sub: Any) -> None:
     """Add this module's commands to the ``affect`` parser."""
     evaluate = sub.add_parser("eval", help="measure a stage on the simulated rig or a "
                               "model on labelled photographs")
-    evaluate.add_argument("target", choices=("fusion", "face", "detectors", "model", "faces"),
+    evaluate.add_argument("target",
+                          choices=("fusion", "face", "detectors", "model", "faces", "rig"),
                           help="fusion: what fusion buys; face: the face stage against rig "
                           "truth; detectors: face detectors and landmark models; model: a "
                           "model on held-out crops; faces: every model on labelled "
-                          "photographs of real faces (--data)")
+                          "photographs of real faces (--data); rig: how real-face models "
+                          "and landmarks read the rig, and the sim-to-real gap (--data)")
     evaluate.add_argument("--model", default=None,
                           help="model: ONNX file or shipped model name (default: the "
                           "shipped default model); faces: comma-separated (default: every "
@@ -204,7 +220,7 @@ def add_parsers(sub: Any) -> None:
                           help="face: pixel noise added to the rig's landmarks")
     evaluate.add_argument("--detector", default=None,
                           help="face, faces: the tracker's face detector (see affect eval "
-                          "detectors; face: blob, faces: blazeface)")
+                          "detectors; face: blazeface_whole, faces: blazeface)")
     evaluate.add_argument("--detectors",
                           default="blob,blazeface,blazeface_whole,blazeface_short",
                           help="detectors: comma-separated names of affect_core.face.detectors")

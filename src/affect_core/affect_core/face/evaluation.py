@@ -59,6 +59,7 @@ import numpy as np
 import numpy.typing as npt
 
 from affect_core.face.detect import iou
+from affect_core.face.detectors import SIM_DETECTOR
 from affect_core.face.head_pose import rotation_angle_deg
 from affect_core.face.landmarks import FaceLandmarks
 from affect_core.face.tracker import FaceTracker, FaceTrackerConfig
@@ -352,7 +353,7 @@ def evaluate_run(preset: str, duration_s: float, people: int, seed: int = 0,
 
 def evaluate_face(duration_s: float, people: Sequence[int], seed: int = 0,
                   landmarks: str = "truth", noise_px: float = 1.0,
-                  detector: str = "blob") -> list[FaceFigures]:
+                  detector: str = SIM_DETECTOR) -> list[FaceFigures]:
     """Both presets side by side, for each number of people."""
     config = FaceTrackerConfig(detector=detector)
     return [evaluate_run(preset, duration_s, n, seed, landmarks, noise_px, config)

@@ -41,13 +41,16 @@ class FaceLandmarks:
     [0, 1] is the model's own face-presence score; ``iris_px`` is (2, 3) with the centre
     x, y and radius of the right then left iris in pixels, or None where the model does
     not resolve irises; ``mesh_px`` is the model's raw (N, 3) output (x, y in pixels, z
-    relative, in pixels at the image scale) or None.
+    relative, in pixels at the image scale) or None; ``lids_refined`` says the eye corners
+    and lids of ``points_px`` come from an eye-contour model (which follows a closing lid)
+    rather than from the mesh.
     """
 
     points_px: npt.NDArray[np.float64]
     confidence: float
     iris_px: npt.NDArray[np.float64] | None = None
     mesh_px: npt.NDArray[np.float64] | None = None
+    lids_refined: bool = False  # the eye points come from an eye model, not the mesh
 
     def __post_init__(self) -> None:
         """Reject arrays of the wrong shape at once, not deep inside head-pose code."""

@@ -25,8 +25,10 @@ times the eye width; it was trained on one eye, so the other eye is mirrored.
 Mesh indices follow MediaPipe's canonical face mesh, in which "right" is the subject's
 right, which is the image left when the subject faces the camera; the rig's
 LANDMARK_NAMES use the same convention (``eye_r_*`` has negative x, at the image left),
-so ``MESH_INDEX`` maps name to name. A name mapped to two indices is their midpoint
-(the brows: the mesh outlines each brow, the rig marks its centre line).
+so ``MESH_INDEX`` (affect_core.sim.face_geometry, shared with the rig) maps name to
+name. A name mapped to two indices is their midpoint (the brows: the mesh outlines each
+brow, the rig marks its centre line). The eye corners and lids come from the iris model's
+eye contour whenever it runs: the mesh barely moves its lids when an eye closes.
 """
 
 from __future__ import annotations
@@ -47,27 +49,21 @@ from affect_core.face.onnx_models import (
     stretch_to_unit,
     to_model_input,
 )
-from affect_core.sim.face_model import LANDMARK_NAMES
+from affect_core.sim.face_geometry import LANDMARK_NAMES, names_from_mesh
 
 MESH_INPUT_PX = 192
 IRIS_INPUT_PX = 64
 MESH_POINTS = 468
 IRIS_ROI_SCALE = 2.3  # MediaPipe's iris_landmark_landmarks_to_roi
 
-# Rig landmark name -> face-mesh indices (averaged). Brows: upper and lower outline;
-# eyes: corners and the middle of each lid; lips: outer and inner midline.
-MESH_INDEX: dict[str, tuple[int, ...]] = {
-    "brow_r_outer": (70, 46), "brow_r_mid": (105, 52), "brow_r_inner": (107, 55),
-    "brow_l_inner": (336, 285), "brow_l_mid": (334, 282), "brow_l_outer": (300, 276),
-    "eye_r_outer": (33,), "eye_r_top": (159,), "eye_r_inner": (133,), "eye_r_bottom": (145,),
-    "eye_l_inner": (362,), "eye_l_top": (386,), "eye_l_outer": (263,), "eye_l_bottom": (374,),
-    "nose_tip": (1,), "nose_r_ala": (98,), "nose_l_ala": (327,),
-    "mouth_r_corner": (61,), "lip_upper": (0,), "mouth_l_corner": (291,), "lip_lower": (17,),
-    "lip_upper_inner": (13,), "lip_lower_inner": (14,),
-    "chin": (152,), "jaw_r": (58,), "jaw_l": (288,),
-}
 # Eye corners that place the iris crops: (image-left eye = subject's right, other eye).
 _EYE_CORNERS = ((33, 133), (362, 263))
+# The iris model's first 16 eye-contour points, as face-mesh indices (MediaPipe's
+# update_face_landmarks_calculator): lower lid corner to corner, then the upper lid.
+# Positions 0, 4, 8 and 12 are the outer corner, lower lid middle, inner corner and upper
+# lid middle of either eye (the second eye's crop is mirrored).
+_LID_FROM_CONTOUR = {"outer": 0, "bottom": 4, "inner": 8, "top": 12}
+EYE_CONTOUR_POINTS = 16
 
 
 def _sigmoid(value: float) -> float:
@@ -116,9 +112,7 @@ class MeshLandmarker:
                      if iris else None)
         self._check_outputs()
         # Each named landmark as a weighted mean of mesh points: one matrix product.
-        self._names_from_mesh = np.zeros((len(LANDMARK_NAMES), MESH_POINTS))
-        for row, name in enumerate(LANDMARK_NAMES):
-            self._names_from_mesh[row, list(MESH_INDEX[name])] = 1.0 / len(MESH_INDEX[name])
+        self._names_from_mesh = names_from_mesh(MESH_POINTS)
 
     def _check_outputs(self) -> None:
         sizes = {int(np.prod(o.shape)) for o in self.mesh.get_outputs()}
@@ -153,8 +147,15 @@ class MeshLandmarker:
         if presence < self.min_confidence:
             return None
         points = self._names_from_mesh @ mesh[:, :2]
-        irises = self._run_iris(image, mesh) if self.iris is not None and iris else None
-        return FaceLandmarks(points, presence, irises, mesh)
+        if self.iris is None or not iris:
+            return FaceLandmarks(points, presence, None, mesh)
+        irises, contours = self._run_iris(image, mesh)
+        # The face mesh barely moves its lids when an eye closes; the iris model's eye
+        # contour follows them (what MediaPipe's refined landmarks do).
+        for row, side in enumerate(("r", "l")):
+            for part, k in _LID_FROM_CONTOUR.items():
+                points[LANDMARK_NAMES.index(f"eye_{side}_{part}")] = contours[row, k]
+        return FaceLandmarks(points, presence, irises, mesh, lids_refined=True)
 
     def _run_mesh(self, image: npt.NDArray[np.generic], centre: tuple[float, float],
                   side: float, angle: float) -> tuple[npt.NDArray[np.float64], float]:
@@ -173,11 +174,12 @@ class MeshLandmarker:
         out[:, 2] = mesh[:, 2] * (side / MESH_INPUT_PX)
         return out, _sigmoid(float(score.ravel()[0]))
 
-    def _run_iris(self, image: npt.NDArray[np.generic],
-                  mesh: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
-        """(2, 3): centre x, y and radius of the subject's right then left iris."""
+    def _run_iris(self, image: npt.NDArray[np.generic], mesh: npt.NDArray[np.float64]
+                  ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+        """Irises (2, 3: centre x, y, radius) and eye contours (2, 16, 2), right eye first."""
         assert self.iris is not None
         result = np.empty((2, 3))
+        contours = np.empty((2, EYE_CONTOUR_POINTS, 2))
         for row, (a, b) in enumerate(_EYE_CORNERS):
             first, second = mesh[a, :2], mesh[b, :2]
             centre = (float(first[0] + second[0]) / 2.0, float(first[1] + second[1]) / 2.0)
@@ -189,11 +191,14 @@ class MeshLandmarker:
             unit = self._crop(image, transform, IRIS_INPUT_PX)
             outputs = self.iris.run(None, {self.iris.get_inputs()[0].name:
                                            to_model_input(unit, 0.0, 1.0)})
+            inverse = cv2.invertAffineTransform(transform)
             raw = next(v for v in outputs if v.size == 15).reshape(5, 3)[:, :2]
-            points = _apply(cv2.invertAffineTransform(transform), raw.astype(np.float64))
+            points = _apply(inverse, raw.astype(np.float64))
             radius = float(np.linalg.norm(points[1:] - points[0], axis=1).mean())
             result[row] = (points[0, 0], points[0, 1], radius)
-        return result
+            contour = next(v for v in outputs if v.size == 213).reshape(71, 3)
+            contours[row] = _apply(inverse, contour[:EYE_CONTOUR_POINTS, :2].astype(np.float64))
+        return result, contours
 
     @staticmethod
     def _crop(image: npt.NDArray[np.generic], transform: npt.NDArray[np.float64],

@@ -41,10 +41,15 @@ PARAMS: tuple[ParamSpec, ...] = (
               1.0, 3.0),
     ParamSpec("min_face_px", 24, "smallest face width detected, in pixels", 8, 1024),
     ParamSpec("max_faces", 4, "most faces reported per frame", 1, 32),
-    ParamSpec("detector", "auto", "face detector: auto (blob on the simulated rig, blazeface "
-              "on every other source), blob (bright IR blobs, no weights) or blazeface, "
-              "blazeface_whole, blazeface_short (MediaPipe BlazeFace, pretrained on "
-              "photographs); see affect_core.face.detectors", choices=DETECTOR_CHOICES),
+    ParamSpec("detector", "auto", "face detector: auto (blazeface_whole on the simulated rig, "
+              "blazeface on every other source), blob (bright blobs, no weights) or "
+              "blazeface, blazeface_whole, blazeface_short (MediaPipe BlazeFace, pretrained "
+              "on photographs); see affect_core.face.detectors", choices=DETECTOR_CHOICES),
+    ParamSpec("follow_detector", "auto",
+              "detector run on a window twice a tracked face's size between whole-frame "
+              "passes: auto (blazeface_short after any BlazeFace detector, as the face "
+              "fills half its input; otherwise the detector itself) or a detector name",
+              choices=DETECTOR_CHOICES),
     ParamSpec("track_timeout_s", 1.0, "keep a lost track this long for re-identification",
               0.0, 30.0),
     ParamSpec("max_match_distance", 0.6,
@@ -104,6 +109,7 @@ class FaceTrackerConfig:
     min_face_px: int = 24
     max_faces: int = 4
     detector: str = "auto"
+    follow_detector: str = "auto"
     track_timeout_s: float = 1.0
     max_match_distance: float = 0.6
     depth_max_age_s: float = 0.05
@@ -150,6 +156,7 @@ class Track:
     since_landmarks_n: int = 0  # frames since the landmark model last ran on this face
     since_iris_n: int = 0  # landmark-model frames since the iris model last ran
     iris_px: npt.NDArray[np.float64] | None = None  # the last irises measured
+    lid_offset_px: npt.NDArray[np.float64] | None = None  # eye model minus mesh, last seen
     reused: bool = False  # this frame's landmarks are the last ones moved on, not measured
     last_eyes: EyeState = field(default_factory=EyeState)
     rotations: deque[tuple[int, npt.NDArray[np.float64]]] = field(

@@ -21,10 +21,12 @@ Per frame:
    a track was lost or while no face is tracked. In between, each track is followed
    cheaply: with a landmark model, by locating the landmarks in the box predicted from
    the track's velocity (the box keeps its size from the last detection and moves with
-   the landmarks); without one, by running the detector on a window twice the face's
-   size around the prediction. With ``landmark_every_n`` above 1 the landmark model runs
-   on each face only every N frames; in between, the face and its landmarks move on by
-   the track's velocity (no model, no detector) and eye features keep their last value.
+   the landmarks); without one, by running ``follow_detector`` on a window twice the
+   face's size around the prediction (BlazeFace's short-range model by default: the face
+   fills half of that window, so one small pass finds it). With ``landmark_every_n``
+   above 1 the landmark model runs on each face only every N frames; in between, the face
+   and its landmarks move on by the track's velocity (no model, no detector) and eye
+   features keep their last value.
 2. Detections are matched to tracks seen in the last 100 ms by distance to the predicted
    centre. A detection no such track claims is matched to a track lost less than
    ``track_timeout_s`` ago when it is near its last position or where its last velocity
@@ -57,7 +59,12 @@ import numpy.typing as npt
 from affect_core.errors import InputError
 from affect_core.face import quality
 from affect_core.face.detect import Detection, iou, to_float_image
-from affect_core.face.detectors import FaceDetector, make_detector, resolve_detector
+from affect_core.face.detectors import (
+    FaceDetector,
+    follow_detector_for,
+    make_detector,
+    resolve_detector,
+)
 from affect_core.face.head_pose import landmarks_3d
 from affect_core.face.landmarks import FaceLandmarks, Landmarker
 from affect_core.face.mesh import make_landmarker
@@ -82,6 +89,7 @@ from affect_core.face.track_state import (  # noqa: F401 - PARAMS re-exported fo
     square_crop,
 )
 from affect_core.face.eyes import EyeFeatures
+from affect_core.sim.face_geometry import LANDMARK_NAMES, names_from_mesh
 from affect_core.types import (
     ENCODING_DTYPES,
     NAN,
@@ -91,6 +99,10 @@ from affect_core.types import (
     FrameQuality,
     ImageFrame,
 )
+
+# The eye corners and lids: the points an eye-contour model refines.
+_EYE_ROWS = [i for i, name in enumerate(LANDMARK_NAMES) if name.startswith("eye_")]
+_MESH_EYES = names_from_mesh()[_EYE_ROWS]
 
 
 class FaceTracker:
@@ -106,6 +118,11 @@ class FaceTracker:
         self.camera = camera
         self.detector: FaceDetector = make_detector(config.detector, config.min_face_px,
                                                     config.max_faces)
+        follow = follow_detector_for(resolve_detector(config.detector, False),
+                                     config.follow_detector)
+        self.follow_detector: FaceDetector = (
+            self.detector if follow == resolve_detector(config.detector, False)
+            else make_detector(follow, config.min_face_px, config.max_faces))
         self.landmarker: Landmarker | None = landmarker
         if landmarker is None:
             self.landmarker = make_landmarker(config.landmarker,
@@ -363,7 +380,9 @@ class FaceTracker:
         """Run the landmark model, with the irises every iris_every_n-th time only.
 
         In between, the face's last irises stand in: only their radius is used (pupil
-        size), and a pupil changes over hundreds of milliseconds, not between frames.
+        size), and a pupil changes over hundreds of milliseconds, not between frames. The
+        eye points the iris model refined (the mesh barely follows a closing lid) stand in
+        too, as their last offset from the mesh's own eye points.
         """
         assert self.landmarker is not None
         located = self.landmarker.locate(
@@ -375,15 +394,23 @@ class FaceTracker:
             track.iris_px = located.iris_px
         elif track.iris_px is not None:
             located = replace(located, iris_px=track.iris_px)
+        if located.mesh_px is not None:
+            mesh_eyes = _MESH_EYES @ located.mesh_px[:, :2]
+            if located.lids_refined:
+                track.lid_offset_px = located.points_px[_EYE_ROWS] - mesh_eyes
+            elif track.lid_offset_px is not None:
+                points = located.points_px.copy()
+                points[_EYE_ROWS] = mesh_eyes + track.lid_offset_px
+                located = replace(located, points_px=points, lids_refined=True)
         return located
 
     def _local_detect(self, image: npt.NDArray[np.generic],
                       predicted: npt.NDArray[np.float64]) -> Detection | None:
-        """Run the detector on a window twice the predicted face's size."""
+        """Run the follow detector on a window twice the predicted face's size."""
         side = 2.0 * max(predicted[2], predicted[3])
         cx, cy = box_centre(predicted)
         # On the detector's sampling grid, so a face gives the box a whole-frame pass gives.
-        grid = int(getattr(self.detector, "downsample", 1))
+        grid = int(getattr(self.follow_detector, "downsample", 1))
         x0, y0 = max(int(cx - side / 2.0), 0), max(int(cy - side / 2.0), 0)
         x0, y0 = x0 - x0 % grid, y0 - y0 % grid
         x1 = min(int(cx + side / 2.0), image.shape[1])
@@ -392,7 +419,7 @@ class FaceTracker:
             return None
         target = box_tuple(predicted)
         best: tuple[float, Detection] | None = None
-        for det in self.detector.detect(image[y0:y1, x0:x1]):
+        for det in self.follow_detector.detect(image[y0:y1, x0:x1]):
             x, y, w, h = det.box_px
             moved = Detection((x + x0, y + y0, w, h), det.score)
             overlap = iou(moved.box_px, target)

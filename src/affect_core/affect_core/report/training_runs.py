@@ -53,13 +53,14 @@ CNN_ARCH = "resnet10t"
 def micro_expression_crops(seconds: float, size_px: int, seed: int = 0
                            ) -> tuple[npt.NDArray[np.uint16], list[str], list[int]]:
     """Crops of rig frames inside micro-expressions: (crops, true labels, event index)."""
-    from affect_core.face.detect import BlobFaceDetector, iou
+    from affect_core.face.detect import iou
+    from affect_core.face.detectors import SIM_DETECTOR, make_detector
     from affect_core.face.tracker import square_crop
     from affect_core.sim.rig import RigConfig, SimRig
 
     rig = SimRig(RigConfig(preset="heterogeneous", seed=seed, stereo_rate_hz=0.0,
                            factors=(("micro_expression_rate_hz", MICRO_RATE_HZ),)))
-    detector = BlobFaceDetector(min_face_px=24, max_faces=1)
+    detector = make_detector(SIM_DETECTOR, min_face_px=24, max_faces=1)
     crops, truth, events = [], [], []
     event, inside = -1, False
     for i in range(int(seconds * rig.config.fps)):

@@ -12,33 +12,28 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""Image formation: faces drawn into 16-bit IR frames and 8-bit active-stereo pairs.
+"""Image formation: the sensor, the light, and the pieces heads are drawn with.
 
 IR: an illuminator beside the lens lights the scene with inverse-square fall-off; ambient
 IR adds a floor; the sensor adds shot noise (Poisson, as a Gaussian of variance equal to
 the electron count), read noise and a fixed per-pixel gain pattern, then quantises to
-16 bits and saturates at full scale. Stereo: a projected dot texture stuck to each
-surface, so the right image is the left one shifted by each surface's disparity
-f * B / Z. Faces are drawn as planes at the head's depth in the stereo pair (the
-curvature of a real face, about 3 cm, is not modelled there).
+16 bits and saturates at full scale. Heads themselves are drawn by
+affect_core.sim.face_render; the stereo pair by affect_core.sim.scene.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import cv2
 import numpy as np
 import numpy.typing as npt
 
-from affect_core.sim.face_model import Identity, landmark_index
-from affect_core.types import CameraModel
+from affect_core.sim.face_model import NAMES_FROM_MESH, Identity
 
 _SHIFT = 4  # fixed-point bits for subpixel drawing
 _SCALE = float(1 << _SHIFT)
-
-SKIN_SHADING_MIN = 0.55  # albedo factor at the face's silhouette vs 1.0 at its centre
 
 
 @dataclass(frozen=True)
@@ -55,11 +50,14 @@ class Lighting:
     """Scene light: illuminator power (signal fraction at 1 m for albedo 1), ambient IR.
 
     ``exposure_gain`` multiplies everything before the sensor (auto-exposure changes).
+    The illuminator sits ``illuminator_offset_m`` to the right of the lens: within about
+    2 degrees of the axis as seen from an eye, pupils glow (bright-pupil geometry).
     """
 
     illuminator: float = 0.55
     ambient: float = 0.02
     exposure_gain: float = 1.0
+    illuminator_offset_m: float = 0.04  # the illuminator's distance from the lens (x)
 
 
 @dataclass
@@ -67,29 +65,26 @@ class HeadState:
     """Everything needed to draw one person at one instant."""
 
     identity: Identity
-    landmarks_head_m: npt.NDArray[np.float64]  # (N, 3) in the head frame
+    vertices_head_m: npt.NDArray[np.float64]  # (468, 3) face surface in the head frame
     rotation: npt.NDArray[np.float64]  # head frame -> optical frame
     position_m: npt.NDArray[np.float64]  # head origin in the optical frame
     pupil_scale: float = 1.0
     occluder: str = ""  # "", "hand", "hair" or "mask"
     blur_px: tuple[float, float] = (0.0, 0.0)  # image motion during the exposure
+    action_units: dict[str, float] = field(default_factory=dict)  # for the skin's creases
+
+    @property
+    def landmarks_head_m(self) -> npt.NDArray[np.float64]:
+        """Named landmarks (LANDMARK_NAMES) in the head frame."""
+        return NAMES_FROM_MESH @ self.vertices_head_m
+
+    def vertices_camera_m(self) -> npt.NDArray[np.float64]:
+        """Face surface vertices in the optical frame."""
+        return self.vertices_head_m @ self.rotation.T + self.position_m
 
     def landmarks_camera_m(self) -> npt.NDArray[np.float64]:
-        """Landmarks in the optical frame."""
+        """Named landmarks in the optical frame."""
         return self.landmarks_head_m @ self.rotation.T + self.position_m
-
-    def outline_camera_m(self, samples: int = 40) -> npt.NDArray[np.float64]:
-        """Trace the face outline (an ellipse bulging back at the sides) in the optical frame."""
-        theta = np.linspace(0.0, 2.0 * np.pi, samples, endpoint=False)
-        half_width = 0.072 * self.identity.width_ratio * self.identity.scale
-        half_height = 0.1 * self.identity.scale
-        centre_y = 0.022 * self.identity.scale
-        points = np.stack(
-            [half_width * np.cos(theta), centre_y + half_height * np.sin(theta),
-             np.full_like(theta, 0.035 * self.identity.scale)],
-            axis=1,
-        )
-        return points @ self.rotation.T + self.position_m
 
 
 def _poly(points_px: npt.NDArray[np.float64], origin: tuple[int, int]) -> npt.NDArray[np.int32]:
@@ -97,110 +92,8 @@ def _poly(points_px: npt.NDArray[np.float64], origin: tuple[int, int]) -> npt.ND
     return np.round(shifted).astype(np.int32).reshape(-1, 1, 2)
 
 
-def face_box_px(
-    head: HeadState, camera: CameraModel, margin_px: int = 2
-) -> tuple[int, int, int, int]:
-    """Integer box (x0, y0, x1, y1) that holds the projected face silhouette."""
-    outline = camera.project(head.outline_camera_m())
-    x0, y0 = np.floor(outline.min(axis=0)).astype(int) - margin_px
-    x1, y1 = np.ceil(outline.max(axis=0)).astype(int) + margin_px
-    return int(x0), int(y0), int(x1), int(y1)
-
-
-def draw_face_albedo(
-    head: HeadState, camera: CameraModel
-) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.uint8], tuple[int, int]]:
-    """Draw one face's IR albedo into a patch; return (albedo, mask, (x0, y0)).
-
-    Specular glare from glasses is returned as albedo above 1, which saturates.
-    """
-    x0, y0, x1, y1 = face_box_px(head, camera)
-    width, height = max(x1 - x0, 1), max(y1 - y0, 1)
-    origin = (x0, y0)
-    albedo = np.zeros((height, width), np.float32)
-    mask = np.zeros((height, width), np.uint8)
-    outline = camera.project(head.outline_camera_m())
-    identity = head.identity
-    skin = identity.ir_reflectance
-    cv2.fillPoly(mask, [_poly(outline, origin)], 255, cv2.LINE_AA, _SHIFT)
-    # Lambertian shading of a roughly convex face lit from the camera.
-    centre = outline.mean(axis=0) - np.array(origin)
-    half = np.maximum((outline.max(axis=0) - outline.min(axis=0)) / 2.0, 1.0)
-    yy, xx = np.mgrid[0:height, 0:width].astype(np.float32)
-    r2 = ((xx - centre[0]) / half[0]) ** 2 + ((yy - centre[1]) / half[1]) ** 2
-    shade = SKIN_SHADING_MIN + (1.0 - SKIN_SHADING_MIN) * np.sqrt(np.clip(1.0 - r2, 0.0, 1.0))
-    albedo[:] = skin * shade
-
-    lm = camera.project(head.landmarks_camera_m())
-
-    def pt(name: str) -> npt.NDArray[np.float64]:
-        return lm[landmark_index(name)]
-
-    face_px = float(half[0] * 2.0)
-    thick = max(int(round(face_px * 0.05)), 1)  # line thickness is in whole pixels
-
-    def polyline(names: tuple[str, ...], value: float, thickness: int, closed: bool) -> None:
-        pts = np.array([pt(n) for n in names])
-        cv2.polylines(albedo, [_poly(pts, origin)], closed, value, thickness, cv2.LINE_AA, _SHIFT)
-
-    def fill(names: tuple[str, ...], value: float) -> None:
-        pts = np.array([pt(n) for n in names])
-        cv2.fillPoly(albedo, [_poly(pts, origin)], value, cv2.LINE_AA, _SHIFT)
-
-    if identity.facial_hair:
-        beard = np.array([pt("jaw_r"), pt("mouth_r_corner"), pt("nose_r_ala"), pt("nose_l_ala"),
-                          pt("mouth_l_corner"), pt("jaw_l"), pt("chin")])
-        cv2.fillPoly(albedo, [_poly(beard, origin)], skin * 0.45, cv2.LINE_AA, _SHIFT)
-    # Brows.
-    polyline(("brow_r_outer", "brow_r_mid", "brow_r_inner"), skin * 0.45, thick, False)
-    polyline(("brow_l_inner", "brow_l_mid", "brow_l_outer"), skin * 0.45, thick, False)
-    # Eyes: sclera, then the dark pupil clipped by the lids.
-    for side in ("r", "l"):
-        corners = ("outer", "top", "inner", "bottom") if side == "r" else (
-            "inner", "top", "outer", "bottom")
-        names = tuple(f"eye_{side}_{corner}" for corner in corners)
-        fill(names, skin * 0.7)
-        top, bottom = pt(f"eye_{side}_top"), pt(f"eye_{side}_bottom")
-        opening_px = float(bottom[1] - top[1])
-        centre_px = (top + bottom) / 2.0
-        radius_px = min(face_px * 0.04 * head.pupil_scale, max(opening_px / 2.0, 0.0))
-        if radius_px > 0.3:
-            c = np.round((centre_px - np.array(origin)) * _SCALE).astype(int)
-            cv2.circle(albedo, (int(c[0]), int(c[1])), int(radius_px * _SCALE), 0.08,
-                       -1, cv2.LINE_AA, _SHIFT)
-        polyline((f"eye_{side}_outer", f"eye_{side}_top", f"eye_{side}_inner"),
-                 skin * 0.5, max(thick // 2, 1), False)
-    # Nose: alae shadow and nostrils.
-    polyline(("nose_r_ala", "nose_tip", "nose_l_ala"), skin * 0.6, max(thick // 2, 1),
-             False)
-    # Mouth: the lips, and the dark opening between the inner lips when parted.
-    fill(("mouth_r_corner", "lip_upper", "mouth_l_corner", "lip_lower"), skin * 0.75)
-    gap = float(pt("lip_lower_inner")[1] - pt("lip_upper_inner")[1])
-    if gap > 0.4:
-        fill(("mouth_r_corner", "lip_upper_inner", "mouth_l_corner", "lip_lower_inner"), 0.06)
-    polyline(("mouth_r_corner", "lip_upper_inner", "mouth_l_corner"), skin * 0.35,
-             max(thick // 2, 1), False)
-    if identity.glasses:
-        for side in ("r", "l"):
-            names = (f"eye_{side}_outer", f"eye_{side}_inner")
-            a, b = pt(names[0]), pt(names[1])
-            c = (a + b) / 2.0 - np.array(origin)
-            axes = (abs(b[0] - a[0]) * 0.75 + 2.0, face_px * 0.07 + 2.0)
-            cv2.ellipse(albedo, ((float(c[0]), float(c[1])), (2 * axes[0], 2 * axes[1]), 0.0),
-                        0.15, max(int(face_px * 0.02), 1), cv2.LINE_AA)
-            glint = (int(round(c[0] + axes[0] * 0.35)), int(round(c[1] - axes[1] * 0.4)))
-            cv2.circle(albedo, glint, max(int(face_px * 0.012), 1), 3.0, -1, cv2.LINE_AA)
-    if head.occluder:
-        _draw_occluder(albedo, head.occluder, pt, origin, skin, face_px)
-    albedo *= mask.astype(np.float32) / 255.0
-    if max(abs(head.blur_px[0]), abs(head.blur_px[1])) >= 1.0:
-        albedo, mask, grown_px = _motion_blur(albedo, mask, head.blur_px)
-        origin = (origin[0] - grown_px, origin[1] - grown_px)
-    return albedo, mask, origin
-
-
-def _draw_occluder(albedo: npt.NDArray[np.float32], kind: str, pt: Any,
-                   origin: tuple[int, int], skin: float, face_px: float) -> None:
+def draw_occluder(albedo: npt.NDArray[np.float32], kind: str, pt: Any,
+                  origin: tuple[int, int], skin: float, face_px: float) -> None:
     """Draw a hand over the mouth, hair over one eye, or a mask over nose and mouth."""
     if kind == "hand":
         # Nearer than the face, so brighter under the illuminator; fingers as stripes.
@@ -227,12 +120,12 @@ def _draw_occluder(albedo: npt.NDArray[np.float32], kind: str, pt: Any,
         raise ValueError(f"unknown occluder {kind!r}")
 
 
-def _motion_blur(albedo: npt.NDArray[np.float32], mask: npt.NDArray[np.uint8],
-                 blur_px: tuple[float, float]) -> tuple[npt.NDArray[np.float32],
-                                                        npt.NDArray[np.uint8], int]:
-    """Smear a face patch along its image motion during the exposure (a line kernel).
+def motion_blur(images: list[npt.NDArray[np.float32]], mask: npt.NDArray[np.uint8],
+                blur_px: tuple[float, float]) -> tuple[list[npt.NDArray[np.float32]],
+                                                       npt.NDArray[np.uint8], int]:
+    """Smear a head's patches along its image motion during the exposure (a line kernel).
 
-    Returns the patch grown by the smear on every side, and by how many pixels.
+    Returns the patches grown by the smear on every side, and by how many pixels.
     """
     length = int(np.ceil(max(abs(blur_px[0]), abs(blur_px[1])))) + 1
     size = 2 * length + 1
@@ -243,10 +136,11 @@ def _motion_blur(albedo: npt.NDArray[np.float32], mask: npt.NDArray[np.uint8],
         kernel[int(round(length + u * blur_px[1])), int(round(length + u * blur_px[0]))] += 1.0
     kernel /= kernel.sum()
     pad = ((length, length), (length, length))
-    albedo = cv2.filter2D(np.pad(albedo, pad), -1, kernel, borderType=cv2.BORDER_CONSTANT)
+    images = [cv2.filter2D(np.pad(image, pad), -1, kernel, borderType=cv2.BORDER_CONSTANT)
+              for image in images]
     mask_f = cv2.filter2D(np.pad(mask.astype(np.float32), pad), -1, kernel,
                           borderType=cv2.BORDER_CONSTANT)
-    return albedo, np.clip(mask_f, 0, 255).astype(np.uint8), length
+    return images, np.clip(mask_f, 0, 255).astype(np.uint8), length
 
 
 def composite(
@@ -258,7 +152,7 @@ def composite(
 ) -> None:
     """Blend ``patch`` over ``canvas`` at ``origin`` by ``mask`` (0..255), clipped to bounds.
 
-    A ``premultiplied`` patch already carries its coverage (draw_face_albedo's output).
+    A ``premultiplied`` patch already carries its coverage (a HeadPatch's images).
     """
     x0, y0 = origin
     h, w = patch.shape
@@ -313,13 +207,6 @@ def expose(
     counts = cv2.multiply(electrons, float(65535.0 / sensor.full_well_e))
     np.clip(counts, 0.0, 65535.0, out=counts)
     return counts.astype(np.uint16)
-
-
-def shift_image(image: npt.NDArray[np.float32], dx_px: float) -> npt.NDArray[np.float32]:
-    """Shift an image right by ``dx_px`` (subpixel, bilinear); uncovered pixels become 0."""
-    matrix = np.array([[1.0, 0.0, dx_px], [0.0, 1.0, 0.0]], dtype=np.float64)
-    return cv2.warpAffine(image, matrix, (image.shape[1], image.shape[0]),
-                          flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
 
 
 def dot_texture(rng: np.random.Generator, height: int, width: int) -> npt.NDArray[np.float32]:

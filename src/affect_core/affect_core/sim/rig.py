@@ -35,9 +35,10 @@ from affect_core import labels
 from affect_core.params import ParamSpec, resolve
 from affect_core.sim.conditions import FACTOR_PARAMS, PRESETS, Conditions, conditions_for
 from affect_core.sim.expressions import VALENCE_AROUSAL, action_units
-from affect_core.sim.face_model import expressive_landmarks_m, rotation_matrix
+from affect_core.sim.face_model import expressive_vertices_m, rotation_matrix
+from affect_core.sim.face_render import face_box_px
 from affect_core.sim.person import PersonState, ScriptedPerson
-from affect_core.sim.render import HeadState, Lighting, face_box_px
+from affect_core.sim.render import HeadState, Lighting
 from affect_core.sim.scene import SceneRenderer
 from affect_core.types import CameraModel, ImageFrame, StereoFrame
 
@@ -221,8 +222,9 @@ class SimRig:
             aus = action_units(state.category, state.intensity)
             aus["blink"] = state.eye_closure
             rotation = rotation_matrix(*state.angles_rad)
-            head = HeadState(person.identity, expressive_landmarks_m(person.identity, aus),
-                             rotation, state.position_m, occluder=state.occluder)
+            head = HeadState(person.identity, expressive_vertices_m(person.identity, aus),
+                             rotation, state.position_m, occluder=state.occluder,
+                             action_units=aus)
             landmarks_m = head.landmarks_camera_m()
             landmarks_px = camera.project(landmarks_m)
             centre = landmarks_px.mean(axis=0)
@@ -235,10 +237,11 @@ class SimRig:
             truths.append(self._truth(person, state, head, landmarks_px, landmarks_m,
                                       float(np.linalg.norm(velocity))))
         lighting = self._lighting(t_s)
-        ir = self.renderer.render_ir(heads, lighting, self._rng)
+        patches = self.renderer.draw(heads, lighting)
+        ir = self.renderer.render_ir(heads, lighting, self._rng, patches)
         stereo = depth = None
         if self._has_stereo(index):
-            left, right, depth_m = self.renderer.render_stereo(heads, self._rng)
+            left, right, depth_m = self.renderer.render_stereo(heads, self._rng, patches)
             stereo = StereoFrame(stamp, left, right, self.renderer.left_camera,
                                  self.renderer.right_camera)
             depth = ImageFrame(stamp, self.renderer.left_camera.frame_id, "32FC1", depth_m)

@@ -47,7 +47,8 @@ import numpy as np
 from tqdm import tqdm
 
 from affect_core.errors import RecordingError
-from affect_core.face.detect import BlobFaceDetector, iou
+from affect_core.face.detect import iou
+from affect_core.face.detectors import SIM_DETECTOR, FaceDetector, make_detector
 from affect_core.face.tracker import square_crop
 from affect_core.sim.rig import FrameTruth, RigConfig, SimFrame, SimRig
 from affect_core.sim.truth import person_record, window_truth
@@ -110,7 +111,7 @@ def write_dataset(config: RigConfig, duration_s: float, out: Path, mode: str = "
     for folder in folders:
         (out / folder).mkdir(parents=True, exist_ok=True)
     rig = SimRig(config)
-    detector = BlobFaceDetector(max_faces=max(config.num_people, 1))
+    detector = make_detector(SIM_DETECTOR, max_faces=max(config.num_people, 1))
     summary = SynthSummary()
     total = int(round(duration_s * config.fps))
     with (out / "labels.jsonl").open("w", encoding="utf-8") as labels_file, \
@@ -150,7 +151,7 @@ def write_dataset(config: RigConfig, duration_s: float, out: Path, mode: str = "
 
 
 def _write_frame(frame: SimFrame, out: Path, name: str, mode: str,
-                 detector: BlobFaceDetector, crop_size_px: int,
+                 detector: FaceDetector, crop_size_px: int,
                  summary: SynthSummary) -> dict[str, str | None]:
     if mode == "frames":
         _write_png(out / "ir" / f"{name}.png", frame.ir.data)
