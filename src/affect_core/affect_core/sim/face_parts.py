@@ -75,11 +75,16 @@ def creases(head: HeadState, xyz_head: npt.NDArray[np.float32]) -> npt.NDArray[n
             a = landmarks[landmark_index(start), :2] + np.array(start_off) * s
             b = landmarks[landmark_index(end), :2] + np.array(end_off) * s
             ab = b - a
-            t = np.clip(((xyz_head[:, :2] - a) @ ab) / max(float(ab @ ab), 1e-12), 0.0, 1.0)
-            d = np.linalg.norm(xyz_head[:, :2] - (a + t[:, None] * ab), axis=1)
+            reach = 4.0 * half_width_m * s
+            lo, hi = np.minimum(a, b) - reach, np.maximum(a, b) + reach
+            near = np.flatnonzero((xyz_head[:, 0] > lo[0]) & (xyz_head[:, 0] < hi[0])
+                                  & (xyz_head[:, 1] > lo[1]) & (xyz_head[:, 1] < hi[1]))
+            xy = xyz_head[near, :2]
+            t = np.clip(((xy - a) @ ab) / max(float(ab @ ab), 1e-12), 0.0, 1.0)
+            d = np.linalg.norm(xy - (a + t[:, None] * ab), axis=1)
             # Folds fade towards their ends.
             line = np.exp(-0.5 * (d / (half_width_m * s)) ** 2) * np.sin(np.pi * t) ** 0.5
-            factor *= (1.0 - strength * line).astype(np.float32)
+            factor[near] *= (1.0 - strength * line).astype(np.float32)
     return factor
 
 

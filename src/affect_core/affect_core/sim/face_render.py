@@ -193,16 +193,18 @@ def draw_head(head: HeadState, camera: CameraModel, illuminator_m: npt.NDArray[n
     depth = np.full(h * w, np.inf, np.float32)
 
     rays = _rays(camera)[y0:y1, x0:x1].reshape(-1, 3)
+    # Skull, hair and neck are smooth: cast them on every second row and column, each
+    # result standing for its 2x2 block (the lens blur below smooths the silhouette).
+    half = _rays(camera)[y0:y1:2, x0:x1:2]
+    hh, hw = half.shape[:2]
+    sub = [np.zeros(hh * hw, np.float32), np.zeros(hh * hw, np.float32),
+           np.zeros(hh * hw, bool), np.full(hh * hw, np.inf, np.float32)]
+    _draw_skull_and_neck(head, half.reshape(-1, 3), illuminator_m, z_ref, *sub)
     open_px = np.ones(h * w, bool)
     open_px[raster.covered] = False
-    open_idx = np.flatnonzero(open_px)
-    sub_lit, sub_albedo = np.zeros(len(open_idx), np.float32), np.zeros(len(open_idx), np.float32)
-    sub_cov = np.zeros(len(open_idx), bool)
-    sub_depth = np.full(len(open_idx), np.inf, np.float32)
-    _draw_skull_and_neck(head, rays[open_idx], illuminator_m, z_ref, sub_lit, sub_albedo,
-                         sub_cov, sub_depth)
-    lit[open_idx], albedo[open_idx] = sub_lit, sub_albedo
-    covered[open_idx], depth[open_idx] = sub_cov, sub_depth
+    for full, part in zip((lit, albedo, covered, depth), sub):
+        grown = np.repeat(np.repeat(part.reshape(hh, hw), 2, axis=0), 2, axis=1)[:h, :w]
+        full[open_px] = grown.ravel()[open_px]
 
     idx = raster.covered
     if len(idx):
