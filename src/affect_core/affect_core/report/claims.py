@@ -145,7 +145,7 @@ def _drop_rows(results: dict[str, Any]) -> list[ClaimRow]:
             f"synthetic rig crops, curated (n {a['n']}) vs heterogeneous (n {b['n']}), "
             "affect_vit_micro_rig", REPRODUCED if ok else NOT_REPRODUCED,
             "both inside our intervals" if ok else "the rig model drops far less on "
-            "drawn faces than the published models on real footage"))
+            "the rig's synthetic faces than the published models on real footage"))
     return rows
 
 
