@@ -22,11 +22,14 @@ target as a hang: hypothesis' deadline only reports slow examples once they fini
 
 from __future__ import annotations
 
+import atexit
 import functools
 import json
 import math
 import os
+import shutil
 import signal
+import tempfile
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
@@ -56,6 +59,17 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 class FuzzHangError(Exception):
     """An example ran past its target's hang limit."""
+
+
+def scratch_dir(prefix: str) -> Path:
+    """Make an empty folder for a target's examples, removed when the test process exits.
+
+    Hypothesis examples get no ``tmp_path``; a folder from ``mkdtemp`` alone would outlive
+    every run of the suite.
+    """
+    path = Path(tempfile.mkdtemp(prefix=prefix))
+    atexit.register(shutil.rmtree, path, True)
+    return path
 
 
 def long_scale() -> float | None:

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 import math
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +34,7 @@ from affect_core.sources.images import image_from_message
 from affect_core.types import ENCODING_DTYPES, Emotion, ImageFrame
 
 from tests.core.fuzz.values import EDGE_FLOATS
-from tests.fuzzing import fuzz_target
+from tests.fuzzing import fuzz_target, scratch_dir
 
 EMOTION_TYPE = "affect_msgs/msg/Emotion"
 # builtin_interfaces/Time holds int32 seconds: the stamps a message can carry.
@@ -130,7 +129,7 @@ _SCRATCH: list[Path] = []
 def _scratch_dir() -> Path:
     """Return this session's scratch folder (hypothesis examples get no tmp_path)."""
     if not _SCRATCH:
-        _SCRATCH.append(Path(tempfile.mkdtemp(prefix="affect-fuzz-messages-")))
+        _SCRATCH.append(scratch_dir("affect-fuzz-messages-"))
     return _SCRATCH[0]
 
 

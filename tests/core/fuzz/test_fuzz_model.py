@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import math
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +32,7 @@ from affect_core.model.metadata import (
 )
 from affect_core.model.runtime import EmotionModel
 
-from tests.fuzzing import fuzz_target
+from tests.fuzzing import fuzz_target, scratch_dir
 
 onnx = pytest.importorskip("onnx")
 
@@ -192,7 +191,7 @@ _SCRATCH: list[Path] = []
 def _scratch_model(data: bytes, sidecar: bytes | None) -> Path:
     """Write the model (and its sidecar, or none) into this session's scratch folder."""
     if not _SCRATCH:
-        _SCRATCH.append(Path(tempfile.mkdtemp(prefix="affect-fuzz-model-")) / "fuzzed_model.onnx")
+        _SCRATCH.append(scratch_dir("affect-fuzz-model-") / "fuzzed_model.onnx")
     path = _SCRATCH[0]
     path.write_bytes(data)
     side = path.with_suffix(".json")

@@ -39,7 +39,7 @@ from affect_core.window import PARAMS as WINDOW_PARAMS
 from affect_core.window import WindowConfig, Windower
 
 from tests.core.fuzz.values import nasty_floats, nasty_ints
-from tests.fuzzing import fuzz_target
+from tests.fuzzing import fuzz_target, scratch_dir
 
 # Each stage: its specs, how it is configured, and how the stage is built (None where
 # building loads a model or opens a device, which other targets cover).
@@ -162,9 +162,7 @@ _SCRATCH: list[Path] = []
 def _scratch_file(body: bytes) -> Path:
     """Write ``body`` to this session's scratch parameter file (hypothesis has no tmp_path)."""
     if not _SCRATCH:
-        import tempfile
-
-        _SCRATCH.append(Path(tempfile.mkdtemp(prefix="affect-fuzz-params-")) / "params.yaml")
+        _SCRATCH.append(scratch_dir("affect-fuzz-params-") / "params.yaml")
     _SCRATCH[0].write_bytes(body)
     return _SCRATCH[0]
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import math
 import shutil
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +29,7 @@ from affect_core.sources.base import SensorFrame
 from affect_core.sources.concrete import IR_TOPIC, BagSource, FramesSource
 from affect_core.types import ENCODING_DTYPES, CameraModel, ImageFrame, StereoFrame
 
-from tests.fuzzing import fuzz_target
+from tests.fuzzing import fuzz_target, scratch_dir
 
 _SCRATCH: list[Path] = []
 
@@ -38,7 +37,7 @@ _SCRATCH: list[Path] = []
 def _scratch() -> Path:
     """Return an empty scratch folder, the same one each example (no tmp_path in @given)."""
     if not _SCRATCH:
-        _SCRATCH.append(Path(tempfile.mkdtemp(prefix="affect-fuzz-sources-")))
+        _SCRATCH.append(scratch_dir("affect-fuzz-sources-"))
     root = _SCRATCH[0] / "case"
     shutil.rmtree(root, ignore_errors=True)
     root.mkdir()
@@ -148,7 +147,7 @@ _RECORDING: list[Path] = []
 
 def _recording() -> Path:
     if not _RECORDING:
-        path = Path(tempfile.mkdtemp(prefix="affect-fuzz-bag-")) / "sensors"
+        path = scratch_dir("affect-fuzz-bag-") / "sensors"
         with SensorBagWriter(path, _CAMERA) as writer:
             for i in range(12):
                 stamp = i * 8_333_333
