@@ -125,9 +125,11 @@ def _vertex_normals(points: npt.NDArray[np.float64],
                     triangles: npt.NDArray[np.int64]) -> npt.NDArray[np.float64]:
     a, b, c = (points[triangles[:, k]] for k in range(3))
     face = np.cross(b - a, c - a)  # area-weighted, pointing out of the face
-    normals = np.zeros_like(points)
-    for k in range(3):
-        np.add.at(normals, triangles[:, k], face)
+    # Each vertex sums the normals of its triangles (bincount: ufunc.at is slow before
+    # numpy 1.25, which ROS 2's Debian Python has).
+    corners = triangles.T.ravel()
+    normals = np.stack([np.bincount(corners, weights=np.tile(face[:, k], 3),
+                                    minlength=len(points)) for k in range(3)], axis=1)
     return normals / np.maximum(np.linalg.norm(normals, axis=1, keepdims=True), 1e-12)
 
 
@@ -202,9 +204,10 @@ def draw_head(head: HeadState, camera: CameraModel, illuminator_m: npt.NDArray[n
     _draw_skull_and_neck(head, half.reshape(-1, 3), illuminator_m, z_ref, *sub)
     open_px = np.ones(h * w, bool)
     open_px[raster.covered] = False
+    open_idx = np.flatnonzero(open_px)
+    block = (open_idx // w // 2) * hw + (open_idx % w) // 2
     for full, part in zip((lit, albedo, covered, depth), sub):
-        grown = np.repeat(np.repeat(part.reshape(hh, hw), 2, axis=0), 2, axis=1)[:h, :w]
-        full[open_px] = grown.ravel()[open_px]
+        full[open_idx] = part[block]
 
     idx = raster.covered
     if len(idx):
