@@ -65,3 +65,17 @@ def test_the_table_names_every_topic_and_node(result: GraphBenchResult) -> None:
     for name in (*TOPICS, *NODES):
         assert name in table
     assert "p99" in table
+
+
+def test_the_graph_on_a_looped_recording_runs_ir_camera_not_the_rig() -> None:
+    replayed = probe_graph(duration_s=8.0, people=1, replay_s=1.0)
+    cpu = {node.name: node.cpu_percent for node in replayed.nodes}
+    assert cpu.get("ir_camera", 0.0) > 0.0 and "sim_rig" not in cpu, cpu
+    # 1 s of recording looped through 8 s of probing: the stream went on past its end.
+    messages, rate_hz = replayed.topics["/ir/image_raw"]
+    assert messages > 2 * 120 and rate_hz > 0.0
+    assert replayed.topics["/emotion"][0] > 0 and replayed.frames_used > 0
+    table = format_graph_bench(replayed)
+    assert "looping 1 s recorded from the rig" in table
+    # The recording's stamps are not wall time: no latency is read from them.
+    assert "(header stamp) ->" not in table and "closing frame's receipt" in table

@@ -79,6 +79,33 @@ def test_ir_camera_replays_a_recording_with_its_stamps_and_stereo_gives_depth(
     assert np.nanmedian(depth[200:280, 280:360]) == pytest.approx(truth_z, abs=0.1)
 
 
+def test_ir_camera_loops_a_recording_with_stamps_running_on(probe: object,
+                                                             tmp_path: Path) -> None:
+    from rclpy.qos import qos_profile_sensor_data
+    from sensor_msgs.msg import Image
+
+    bag = tmp_path / "sensors"
+    source = SimSource(RigConfig(), 0.25)
+    with SensorBagWriter(bag, source.ir_camera) as writer:
+        for frame in source.frames():
+            writer.write(frame)
+    recorded = source.stats.ir_frames
+    images: list[Image] = []
+    sub = probe.create_subscription(Image, "ir/image_raw", images.append,
+                                    qos_profile_sensor_data)
+    camera = _start(["ros2", "run", "affect_ros", "ir_camera", "--ros-args", "-p",
+                     f"source:=bag:{bag}", "-p", "loop:=true"])
+    try:
+        _spin_until(probe, lambda: len(images) >= 3 * recorded, 40.0)
+    finally:
+        _stop(camera)
+        probe.destroy_subscription(sub)
+    stamps = np.array([m.header.stamp.sec * 10**9 + m.header.stamp.nanosec for m in images])
+    assert len(stamps) >= 3 * recorded == 90  # three passes of a 30-frame recording
+    assert np.all(np.diff(stamps) > 0)  # no jump back where a pass starts again
+    assert stamps[-1] - stamps[0] > 2 * 0.25e9
+
+
 def test_depth_camera_pass_through_republishes_metres(probe: object) -> None:
     from builtin_interfaces.msg import Time
     from rclpy.qos import qos_profile_sensor_data

@@ -29,7 +29,7 @@ from typing import Any
 import cv2
 import numpy as np
 
-from affect_core.errors import InputError
+from affect_core.errors import ConfigError, InputError
 from affect_core.params import ParamSpec, resolve
 from affect_core.types import ImageFrame
 
@@ -46,6 +46,9 @@ PARAMS: tuple[ParamSpec, ...] = (
               "bag:PATH to replay a recording"),
     ParamSpec("rate", 1.0, "replay speed: 1 = recorded timing, 0 = as fast as possible",
               0.0, 100.0),
+    ParamSpec("loop", False,
+              "replay the recording again each time it ends, its stamps running on (a long "
+              "demo or probe from a short recording); needs source"),
     ParamSpec("reconnect_attempts", 8,
               "reopen a camera that stops giving frames this many times in a row, then give "
               "up", 0, 1000),
@@ -68,13 +71,19 @@ class IrCameraConfig:
     camera_info_url: str = ""
     source: str = ""
     rate: float = 1.0
+    loop: bool = False
     reconnect_attempts: int = 8
     reconnect_backoff_max_s: float = 5.0
 
     @classmethod
     def from_params(cls, given: Mapping[str, Any]) -> IrCameraConfig:
         """Build from a ``ros__parameters`` mapping, validating every value."""
-        return cls(**resolve(PARAMS, given, "ir_camera"))
+        config = cls(**resolve(PARAMS, given, "ir_camera"))
+        if config.loop and not config.source:
+            raise ConfigError("ir_camera: loop replays a recording, and a camera does not "
+                              "end; set source to video:PATH, frames:DIR or bag:PATH, or "
+                              "loop to false")
+        return config
 
 
 class IrCamera:

@@ -21,8 +21,9 @@ and gives up after ``reconnect_attempts`` with an error in the log and on /diagn
 (ERROR, "gave up: ..."), staying up without publishing until a parameter change opens
 the device again. With ``source`` set to video:PATH, frames:DIR or bag:PATH
 it replays at the recorded timing (``rate``), publishing stereo pairs too where the
-recording has them. /ir/camera_info comes from ``camera_info_url``
-(camera_info_manager's format), or from the recording.
+recording has them, once or, with ``loop``, again and again with stamps running on.
+/ir/camera_info comes from ``camera_info_url`` (camera_info_manager's format), or from
+the recording.
 """
 
 import math
@@ -69,7 +70,7 @@ class IrCameraNode(Node):
         camera = (load_calibration(config.camera_info_url).camera_model(config.frame_id)
                   if config.camera_info_url else None)
         spec = config.source or f'camera:{config.device}'
-        source = open_source(spec, RigConfig(), config, math.inf, config.rate)
+        source = open_source(spec, RigConfig(), config, math.inf, config.rate, config.loop)
         self._halt()
         self._stop.clear()
         self._source, self.failure = source, ''

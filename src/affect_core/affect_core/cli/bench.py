@@ -46,7 +46,7 @@ def _bench(args: argparse.Namespace) -> int:
 
         duration_s = args.seconds if args.seconds_given else 60.0
         print(graph_bench.format_graph_bench(graph_bench.probe_graph(
-            duration_s, args.people or 1, args.launch_arg or None)))
+            duration_s, args.people or 1, args.launch_arg or None, args.replay)))
     elif args.target == "replay":
         print(bench.bench_replay(args.seconds if args.seconds_given else 10.0))
     elif args.target == "model":
@@ -100,6 +100,10 @@ def add_parsers(sub: Any) -> None:
     bench.add_argument("--launch-arg", action="append", default=None,
                        help="graph: a launch argument such as preset:=heterogeneous, "
                        "repeatable")
+    bench.add_argument("--replay", type=float, default=None, metavar="SECONDS",
+                       help="graph: record this many seconds of the rig first and run the "
+                       "graph on ir_camera looping them (the pipeline's own cost, as with "
+                       "a real camera), not on the rig rendering live")
     bench.add_argument("--graph", action="store_true",
                        help="soak: the launched ROS 2 graph instead of affect lab")
     bench.add_argument("--threads", type=int, default=1,

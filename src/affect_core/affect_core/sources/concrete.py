@@ -470,9 +470,19 @@ class CameraSource:
 
 
 def open_source(spec: str, rig: RigConfig, camera: IrCameraConfig, duration_s: float,
-                rate: float = 0.0) -> Source:
-    """Open the source named by ``spec`` (sim, camera:N, video:PATH, frames:DIR, bag:PATH)."""
+                rate: float = 0.0, loop: bool = False) -> Source:
+    """Open the source named by ``spec`` (sim, camera:N, video:PATH, frames:DIR, bag:PATH).
+
+    With ``loop`` a recording replays forever, its stamps running on (LoopedSource).
+    """
     kind, argument = parse_source(spec)
+    if loop:
+        if kind in ("sim", "camera"):
+            raise SourceError(f"loop replays a recording; {kind} does not end: use "
+                              "video:PATH, frames:DIR or bag:PATH, or no loop")
+        from affect_core.sources.looped import LoopedSource
+
+        return LoopedSource(lambda: open_source(spec, rig, camera, duration_s), rate)
     if kind == "sim":
         return SimSource(rig, duration_s)
     if kind == "camera":
