@@ -32,6 +32,25 @@ def test_each_ir_frame_gets_the_nearest_depth_even_when_depth_arrives_late() -> 
     assert assoc.stats.secondary_unused == 0
 
 
+def test_without_waiting_each_ir_frame_gets_the_nearest_depth_already_there() -> None:
+    assoc: NearestAssociator[int, int] = NearestAssociator(max_age_s=0.05, max_wait_s=0.0)
+    depth_queue = list(DEPTH_NS)
+    arrived: list[int] = []
+    for ir in IR_NS:
+        while depth_queue and depth_queue[0] + 10_000_000 <= ir:
+            d = depth_queue.pop(0)
+            arrived.append(d)
+            assert assoc.add_secondary(d, d) == []  # nothing waits for it
+        pairs = assoc.add_primary(ir, ir)
+        # Decided at once, with the nearest of the depth frames that have arrived.
+        near = [d for d in arrived if abs(d - ir) <= 50_000_000]
+        expected = min(near, key=lambda d: abs(d - ir)) if near else None
+        assert pairs == [(ir, expected)]
+    # Depth arrives 10 ms late, so the first frames have none yet; later ones have depth
+    # at most a depth period plus that delay old.
+    assert assoc.stats.associated >= 115 and assoc.stats.decided_by_timeout == 0
+
+
 def test_without_depth_frames_are_decided_by_the_maximum_age_and_counted() -> None:
     assoc: NearestAssociator[int, int] = NearestAssociator(max_age_s=0.05)
     pairs = []

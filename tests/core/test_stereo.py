@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 
@@ -123,3 +126,37 @@ def test_matching_only_face_regions_gives_the_whole_frame_depth_there() -> None:
         assert np.isfinite(parts[face]).mean() == pytest.approx(
             np.isfinite(whole[face]).mean(), abs=0.01)
     assert np.isnan(stereo.compute(frame.stereo, []).data).all()
+
+
+# SGBM (3-way) crashed the process (OpenCV 4.6 and 5.0) on pairs no wider than its search
+# range; found by the stereo fuzz target. Run apart, so a regression fails this test only.
+_NARROW_PAIRS = """
+import numpy as np
+from affect_core.errors import InputError
+from affect_core.stereo import StereoConfig, StereoDepth
+from affect_core.types import CameraModel, StereoFrame
+
+left_camera = CameraModel(64, 48, 50.0, 50.0, 32.0, 24.0, "left", 0.0)
+right_camera = CameraModel(64, 48, 50.0, 50.0, 32.0, 24.0, "right", 0.05)
+rng = np.random.default_rng(0)
+refused = 0
+for width, search, low in ((15, 16, -1), (16, 16, 1), (66, 64, 3), (47, 48, -5), (31, 32, -3)):
+    config = StereoConfig.from_params({"stereo_algorithm": 1, "disparity_range": search,
+                                       "min_disparity": low, "correlation_window_size": 5,
+                                       "full_dp": False})
+    left = rng.integers(0, 256, (20, width), dtype=np.uint8)
+    try:
+        StereoDepth(config).compute(StereoFrame(1, left, np.roll(left, 2, axis=1),
+                                                left_camera, right_camera))
+    except InputError as err:
+        assert "too narrow" in str(err), err
+        refused += 1
+print(refused)
+"""
+
+
+def test_pairs_narrower_than_the_search_range_are_refused_not_a_crash() -> None:
+    done = subprocess.run([sys.executable, "-c", _NARROW_PAIRS], capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip() == "5"

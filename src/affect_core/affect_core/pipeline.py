@@ -163,7 +163,7 @@ class LabPipeline:
             self.face_config.detector, simulated=simulated))
         tracker = FaceTracker(face_config, sensor.ir_camera)
         associator: NearestAssociator[ImageFrame, ImageFrame] = NearestAssociator(
-            self.face_config.depth_max_age_s)
+            self.face_config.depth_max_age_s, max_wait_s=self.face_config.depth_max_wait_s)
         windower = Windower(window_config)
         vit = EmotionVit(self.vit_config)
         fusion = ConfidenceFusion(self.fusion_config)
@@ -248,6 +248,16 @@ class LabPipeline:
                         break
                 if event.truth is not None:
                     truth.add(event.truth)
+                # The IR frame first: its depth comes out of stereo matching after it, as
+                # in the graph and in a recording, so a replay gives what the live run
+                # gave whatever depth_max_wait_s is.
+                if event.ir is not None:
+                    summary.frames += 1
+                    last_ns = max(last_ns, event.ir.stamp_ns)
+                    track(associator.add_primary(event.ir.stamp_ns, event.ir))
+                    bar.update(1)
+                    if on_frame is not None:
+                        on_frame(event.ir.stamp_ns)
                 if event.stereo is not None:
                     summary.stereo_frames += 1
                     t1 = time.perf_counter()
@@ -262,13 +272,6 @@ class LabPipeline:
                     else:
                         spent["stereo"] += time.perf_counter() - t1
                         track(associator.add_secondary(depth.stamp_ns, depth))
-                if event.ir is not None:
-                    summary.frames += 1
-                    last_ns = max(last_ns, event.ir.stamp_ns)
-                    track(associator.add_primary(event.ir.stamp_ns, event.ir))
-                    bar.update(1)
-                    if on_frame is not None:
-                        on_frame(event.ir.stamp_ns)
             bar.close()
             track(associator.flush())
             # The stream covers [first stamp, stamp of the frame after the last one).

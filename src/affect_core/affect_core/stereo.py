@@ -177,6 +177,12 @@ class StereoDepth:
             raise InputError(f"stereo images of {left.shape[1]}x{left.shape[0]} px are too small "
                              f"for the {self.config.correlation_window_size} px correlation "
                              "window")
+        search_px = max(self.config.min_disparity, 0) + self.config.disparity_range
+        if left.shape[1] <= search_px:
+            # No column has its whole search range inside the image; OpenCV's SGBM
+            # crashes the process on such pairs (4.6 and 5.0) instead of raising.
+            raise InputError(f"stereo images {left.shape[1]} px wide are too narrow for a "
+                             f"search up to {search_px} px of disparity")
         try:
             raw = self._matcher.compute(left, right).astype(np.float32) / 16.0
         except cv2.error as err:  # sizes the matcher cannot search, e.g. narrower than its range

@@ -81,7 +81,9 @@ class FaceTrackerNode(StageLifecycleNode):
                                         SENSOR_QOS)
         ir = message_filters.Subscriber(self, Image, 'ir/image_raw', qos_profile=SENSOR_QOS)
         depth = message_filters.Subscriber(self, Image, 'stereo/depth', qos_profile=SENSOR_QOS)
-        self._association = NearestAssociation(ir, depth, self._params.values['depth_max_age_s'])
+        values = self._params.values
+        self._association = NearestAssociation(ir, depth, values['depth_max_age_s'],
+                                               max_wait=values['depth_max_wait_s'])
         self._association.registerCallback(self._on_image)
         return pub, [info, ir.sub, depth.sub]
 

@@ -71,16 +71,17 @@ class NearestAssociation(SimpleFilter):
     Each message of ``primary`` with the nearest ``secondary`` message, or None.
 
     affect_core.sync.associate decides: the nearest within ``max_age`` seconds, waiting
-    for a later secondary message when one may still come. Output: (primary, secondary).
+    up to ``max_wait`` seconds (``max_age`` unless given) for a later secondary message
+    when one may still come. Output: (primary, secondary).
     A stamp more than ``clock_jump_s`` behind the newest one (a bag loop, a clock reset)
     restarts the association (the core counts it in ``stats.restarts``).
     """
 
     def __init__(self, primary: Any, secondary: Any, max_age: float,
-                 clock_jump_s: float = 1.0) -> None:
+                 clock_jump_s: float = 1.0, max_wait: Optional[float] = None) -> None:
         super().__init__()
         self.core: NearestAssociator[Any, Any] = NearestAssociator(
-            max_age, clock_jump_s=clock_jump_s)
+            max_age, clock_jump_s=clock_jump_s, max_wait_s=max_wait)
         self._lock = threading.Lock()
         self.input_connections = [primary.registerCallback(self._on_primary),
                                   secondary.registerCallback(self._on_secondary)]

@@ -57,6 +57,10 @@ PARAMS: tuple[ParamSpec, ...] = (
     ParamSpec("depth_max_age_s", 0.05,
               "largest stamp difference between an IR frame and its associated depth frame",
               0.0, 1.0),
+    ParamSpec("depth_max_wait_s", 0.0,
+              "longest an IR frame waits, in sensor time, for a depth frame nearer to it than "
+              "those already there; 0: at once, with the depth already there (no stereo "
+              "matching in the latency; depth up to a depth period older)", 0.0, 1.0),
     ParamSpec("landmarker", "none",
               "landmark model: mesh (MediaPipe face mesh and iris, see "
               "affect_core.face.mesh) or none (no head orientation or eye features)",
@@ -114,6 +118,7 @@ class FaceTrackerConfig:
     track_timeout_s: float = 1.0
     max_match_distance: float = 0.6
     depth_max_age_s: float = 0.05
+    depth_max_wait_s: float = 0.0
     landmarker: str = "none"
     detect_every_n: int = 4
     new_face_detect_every_n: int = 60

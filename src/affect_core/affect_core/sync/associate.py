@@ -17,10 +17,13 @@
 IR runs at 120 Hz, depth at 30 Hz, and depth arrives later than the IR frame it belongs
 to (stereo matching takes time). So an IR frame waits until its association is decided:
 when a depth frame stamped at or after it has arrived (no later depth can be nearer,
-given depth in stamp order), or when the newest IR frame is more than ``max_age_s``
-past it (depth is late or gone). It then gets the nearest depth frame within
-``max_age_s``, or none. Every IR frame comes out exactly once, in stamp order, and is
-counted as associated or not; depth frames that no IR frame used are counted too.
+given depth in stamp order), or when the newest IR frame is more than ``max_wait_s``
+past it (depth is late or gone; ``max_age_s`` unless given, 0: decide each IR frame as
+it comes, with the depth already there). It then gets the nearest depth frame within
+``max_age_s``, or none. Waiting aligns depth best; not waiting takes out of the
+latency what stereo matching adds, at the cost of depth up to a depth period older.
+Every IR frame comes out exactly once, in stamp order, and is counted as associated or
+not; depth frames that no IR frame used are counted too.
 
 A stamp more than ``clock_jump_s`` behind the newest of its stream (a bag loop, a clock
 reset) restarts the association, counted in ``restarts``: the IR frames waiting are
@@ -60,13 +63,18 @@ class NearestAssociator(Generic[P, S]):
     """Pairs primary items with the nearest secondary item in time (module docstring)."""
 
     def __init__(self, max_age_s: float, max_pending: int = 64, history: int = 16,
-                 clock_jump_s: float = 1.0) -> None:
+                 clock_jump_s: float = 1.0, max_wait_s: float | None = None) -> None:
         if not 0.0 <= max_age_s <= MAX_SPAN_S:  # NaN fails too
             raise ConfigError(f"max_age_s must be in [0, {MAX_SPAN_S:.0e}] s, got {max_age_s}")
+        max_wait_s = max_age_s if max_wait_s is None else max_wait_s
+        if not 0.0 <= max_wait_s <= MAX_SPAN_S:
+            raise ConfigError(f"max_wait_s must be in [0, {MAX_SPAN_S:.0e}] s, got "
+                              f"{max_wait_s}")
         if not 0.0 < clock_jump_s <= MAX_SPAN_S:
             raise ConfigError(f"clock_jump_s must be in (0, {MAX_SPAN_S:.0e}] s, got "
                               f"{clock_jump_s}")
         self.max_age_ns = int(round(max_age_s * 1e9))
+        self.max_wait_ns = int(round(max_wait_s * 1e9))
         self.clock_jump_ns = int(round(clock_jump_s * 1e9))
         self.max_pending = max_pending
         self.history = history
@@ -125,11 +133,12 @@ class NearestAssociator(Generic[P, S]):
         while self._pending:
             stamp, item = self._pending[0]
             ready = newest_secondary is not None and newest_secondary >= stamp
-            timed_out = (self._newest_primary_ns is not None
-                         and self._newest_primary_ns - stamp > self.max_age_ns)
+            waited_ns = (self._newest_primary_ns - stamp
+                         if self._newest_primary_ns is not None else 0)
+            timed_out = waited_ns > self.max_wait_ns or self.max_wait_ns == 0
             if not (ready or timed_out):
                 break
-            if timed_out and not ready:
+            if timed_out and not ready and self.max_wait_ns > 0:
                 self.stats.decided_by_timeout += 1
             self._pending.popleft()
             decided.append(self._resolve(stamp, item))
