@@ -71,8 +71,7 @@ def _frames(people: int, seconds: float, preset: str = "curated", seed: int = 0,
 def test_detector_runs_every_n_frames_and_tracks_in_between() -> None:
     rig, frames = _frames(2, 1.0)
     for n in (1, 6):
-        # BlazeFace short range follows the faces, so the new-face cadence is the one.
-        tracker = FaceTracker(FaceTrackerConfig(new_face_detect_every_n=n), rig.ir_camera)
+        tracker = FaceTracker(FaceTrackerConfig(detect_every_n=n), rig.ir_camera)
         ids = set()
         for frame in frames:
             faces = tracker.process(frame.ir).faces

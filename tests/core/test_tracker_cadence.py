@@ -52,7 +52,7 @@ def _tracker(**params) -> FaceTracker:
 
 def test_landmarks_follow_the_face_and_the_detector_runs_every_n_frames() -> None:
     frames = list(photo_frames(1, 2.0))
-    tracker = _tracker(new_face_detect_every_n=60)
+    tracker = _tracker(landmark_detect_every_n=60)
     faces = [tracker.process(ir, depth).faces for ir, depth in frames]
     assert all(len(f) == 1 for f in faces)
     assert {f[0].person_id for f in faces} == {"p1"}
@@ -64,29 +64,9 @@ def test_landmarks_follow_the_face_and_the_detector_runs_every_n_frames() -> Non
     assert all(np.isfinite(f[0].head_orientation_xyzw).all() for f in faces)
 
 
-def test_without_landmarks_the_follow_detector_follows_and_boxes_stay_on_the_face() -> None:
-    frames = list(photo_frames(1, 2.0))
-    tracker = _tracker(landmarker="none", detect_every_n=4, new_face_detect_every_n=60)
-    faces = [tracker.process(ir, depth).faces for ir, depth in frames]
-    # BlazeFace short range follows the face: the whole frame only every 60th.
-    assert tracker.stats.detector_runs == math.ceil(len(frames) / 60)
-    assert all(len(f) == 1 for f in faces) and {f[0].person_id for f in faces} == {"p1"}
-    xs = np.array([f[0].box_px[0] for f in faces])
-    assert xs.max() - xs.min() > 20  # it moves, and the boxes move with it
-    checked = [(depth, found) for (_, depth), found in zip(frames, faces) if depth is not None]
-    assert len(checked) >= 50  # depth comes at 30 Hz
-    for depth, found in checked:
-        # Each box's centre lies on the pasted photograph (the only depth nearer than 3 m).
-        rows, cols = np.nonzero(depth.data < 3.0)
-        x, y, w, h = found[0].box_px
-        assert cols.min() <= x + w / 2 <= cols.max() and rows.min() <= y + h / 2 <= rows.max()
-
-
-def test_a_detector_that_follows_with_itself_keeps_detect_every_n() -> None:
+def test_without_landmarks_following_the_detector_keeps_its_own_cadence() -> None:
     frames = list(photo_frames(1, 0.5))
-    tracker = _tracker(landmarker="none", follow_detector="blazeface", detect_every_n=4,
-                       new_face_detect_every_n=60)
-    assert tracker.follow_detector is tracker.detector
+    tracker = _tracker(landmarker="none", detect_every_n=4, landmark_detect_every_n=60)
     for ir, depth in frames:
         tracker.process(ir, depth)
     assert tracker.stats.detector_runs == math.ceil(len(frames) / 4)
@@ -106,11 +86,9 @@ def _two_faces_from(frame_index: int, count: int) -> list[ImageFrame]:
     return frames
 
 
-@pytest.mark.parametrize("landmarker", ["mesh", "none"])
-def test_a_face_that_appears_is_found_within_new_face_detect_every_n_frames(
-        landmarker: str) -> None:
+def test_a_face_that_appears_is_found_within_landmark_detect_every_n_frames() -> None:
     appears, every_n = 70, 30
-    tracker = _tracker(landmarker=landmarker, new_face_detect_every_n=every_n)
+    tracker = _tracker(landmark_detect_every_n=every_n)
     counts = [len(tracker.process(ir).faces) for ir in _two_faces_from(appears, 160)]
     assert counts[:appears] == [1] * appears
     found = counts.index(2)
@@ -150,9 +128,9 @@ def test_the_bench_rows_run_the_models_as_configured() -> None:
     new_faces = by_name["+ detect for new faces /60"]
     assert every_4.detector_runs == 15 and new_faces.detector_runs <= 1
     # Without landmarks the local BlazeFace pass follows the face: no mesh, no irises.
-    local_4 = by_name["no landmarks, detect every 4"]
-    local = by_name["no landmarks, new faces /60"]
-    assert local_4.detector_runs == 15 and local.detector_runs <= 1
+    local = by_name["no landmarks, detect every 4"]
+    sparse = by_name["no landmarks, detect every 60"]
+    assert local.detector_runs == 15 and sparse.detector_runs <= 1
     assert local.ms_per_frame["mesh"] == 0.0 and local.ms_per_frame["irises"] == 0.0
     assert every_4.ms_per_frame["mesh"] > 0.0 and model_ms > 0.0
 

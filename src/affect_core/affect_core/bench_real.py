@@ -194,15 +194,15 @@ def _model_ms_per_window(rounds: int = 60) -> float:
 # Each lever on its own row, in the order they were added, so one run shows what each gives.
 # All on one thread but the last row, whose CPU columns then add up both threads' time.
 CONFIGURATIONS: tuple[tuple[str, dict[str, Any]], ...] = (
-    ("no landmarks, detect every 4", {"landmarker": "none", "new_face_detect_every_n": 4,
-                                      "landmark_threads": 1}),
-    ("no landmarks, new faces /60", {"landmarker": "none", "landmark_threads": 1}),
-    ("mesh+irises, detect every 4", {"new_face_detect_every_n": 4, "iris_every_n": 1,
+    ("no landmarks, detect every 4", {"landmarker": "none", "landmark_threads": 1}),
+    ("no landmarks, detect every 60", {"landmarker": "none", "detect_every_n": 60,
+                                       "landmark_threads": 1}),
+    ("mesh+irises, detect every 4", {"landmark_detect_every_n": 4, "iris_every_n": 1,
                                      "landmark_threads": 1}),
     ("+ detect for new faces /60", {"iris_every_n": 1, "landmark_threads": 1}),
     ("+ irises every 4th", {"landmark_threads": 1}),
     ("+ landmarks every 2nd frame", {"landmark_every_n": 2, "landmark_threads": 1}),
-    ("mesh defaults (2 landmark threads)", {}),
+    ("mesh defaults, 2 threads", {}),
 )
 
 

@@ -328,7 +328,7 @@ def format_graph_bench(result: GraphBenchResult) -> str:
     """Print the figures against the goals, the rate per topic and the CPU per process."""
     lines = [f"affect bench graph: {result.what}"]
     ratio = result.sensor_per_wall
-    lines.append(f"  IR sensor time / wall time: {ratio:.3f} (goal >= {REAL_TIME_GOAL:.1f}: "
+    lines.append(f"  IR sensor time / wall time: {ratio:.4f} (goal >= {REAL_TIME_GOAL:.1f}: "
                  f"{_goal(ratio, REAL_TIME_GOAL, True)})")
     fraction = result.frames_fraction
     lines.append(f"  frames in windows: {result.frames_used} / {result.frames_expected} = "

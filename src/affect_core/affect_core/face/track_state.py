@@ -66,12 +66,11 @@ PARAMS: tuple[ParamSpec, ...] = (
               "affect_core.face.mesh) or none (no head orientation or eye features)",
               choices=LANDMARKER_CHOICES),
     ParamSpec("detect_every_n", 4,
-              "run the whole-frame detector every N frames and track in between, where "
-              "faces cannot be followed more cheaply (see new_face_detect_every_n)", 1, 1000),
-    ParamSpec("new_face_detect_every_n", 60,
-              "while every tracked face is followed by its landmarks or by a follow "
-              "detector cheaper than the whole-frame one, run the whole-frame detector only "
-              "every N frames, to find new faces (60: 0.5 s at 120 fps)", 1, 10000),
+              "run the whole-frame detector every N frames and track in between", 1, 1000),
+    ParamSpec("landmark_detect_every_n", 60,
+              "while a landmark model follows every tracked face, run the whole-frame "
+              "detector only every N frames, to find new faces (60: 0.5 s at 120 fps)",
+              1, 10000),
     ParamSpec("iris_every_n", 4,
               "run the iris model on each face every N landmark-model frames; the pupil "
               "size keeps its last measurement in between (it changes over 100s of ms)",
@@ -121,7 +120,7 @@ class FaceTrackerConfig:
     depth_max_wait_s: float = 0.0
     landmarker: str = "none"
     detect_every_n: int = 4
-    new_face_detect_every_n: int = 60
+    landmark_detect_every_n: int = 60
     iris_every_n: int = 4
     landmark_threads: int = 2
     landmark_every_n: int = 1

@@ -17,16 +17,13 @@
 
 Per frame:
 
-1. Detection runs on the whole frame at once after a track was lost or while no face is
-   tracked, and otherwise only to find new faces: every ``new_face_detect_every_n``
-   frames while every face is followed cheaply, every ``detect_every_n`` frames where
-   one is not. In between, each track is followed: with a landmark model, by locating
-   the landmarks in the box predicted from the track's velocity (the box keeps its size
-   from the last detection and moves with the landmarks); without one, by running
-   ``follow_detector`` on a window twice the face's size around the prediction
-   (BlazeFace's short-range model by default: the face fills half of that window, so
-   one small pass finds it; following with the whole-frame detector itself is no
-   cheaper, so it keeps ``detect_every_n``). With ``landmark_every_n``
+1. Detection runs on the whole frame every ``detect_every_n`` frames, and at once after
+   a track was lost or while no face is tracked. In between, each track is followed
+   cheaply: with a landmark model, by locating the landmarks in the box predicted from
+   the track's velocity (the box keeps its size from the last detection and moves with
+   the landmarks); without one, by running ``follow_detector`` on a window twice the
+   face's size around the prediction (BlazeFace's short-range model by default: the face
+   fills half of that window, so one small pass finds it). With ``landmark_every_n``
    above 1 the landmark model runs on each face only every N frames; in between, the face
    and its landmarks move on by the track's velocity (no model, no detector) and eye
    features keep their last value.
@@ -148,10 +145,11 @@ class FaceTracker:
         stamp = ir.stamp_ns
         self._expire(stamp)
         live = [t for t in self._tracks if t.last_ns == self._last_stamp_ns]
-        # Faces followed by their landmarks or a cheaper detector need the whole-frame
-        # one only to find new faces.
-        every_n = (self.config.new_face_detect_every_n if live and all(
-            self._followed_cheaply(t) for t in live) else self.config.detect_every_n)
+        # Faces followed by their landmarks need the detector only to find new ones.
+        every_n = (self.config.landmark_detect_every_n
+                   if self.landmarker is not None and live
+                   and all(t.anchor_offset_px is not None for t in live)
+                   else self.config.detect_every_n)
         full = self._need_detect or not live or self._since_detect_n + 1 >= every_n
         self._since_detect_n = 0 if full else self._since_detect_n + 1
         self._last_stamp_ns = stamp
@@ -168,11 +166,6 @@ class FaceTracker:
         if not faces:
             self.stats.frames_without_face += 1
         return FaceFrame(stamp, ir.frame_id, faces, depth is not None)
-
-    def _followed_cheaply(self, track: Track) -> bool:
-        """Whether ``track`` is followed by its landmarks or by a cheaper follow detector."""
-        return ((self.landmarker is not None and track.anchor_offset_px is not None)
-                or self.follow_detector is not self.detector)
 
     def predicted_boxes_px(self, stamp_ns: int) -> list[tuple[int, int, int, int]]:
         """Boxes (x, y, w, h) where the faces will be at ``stamp_ns``.
