@@ -192,7 +192,7 @@ def graph(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Graph]:
         assert wait_for(lambda: probe.emotions_from(first), 30.0), "no /emotion at start"
         yield Graph(probe, feeder, launch, {})
     finally:
-        code, out = _stop(launch, timeout_s=30.0)
+        code, out = _stop(launch, timeout_s=30.0, group=False)
         executor.shutdown()
         node.destroy_node()
         rclpy.shutdown()

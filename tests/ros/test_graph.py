@@ -44,9 +44,19 @@ def _start(cmd: list[str]) -> subprocess.Popen[str]:
                             start_new_session=True)
 
 
-def _stop(process: subprocess.Popen[str], timeout_s: float = 20.0) -> tuple[int, str]:
+def _stop(process: subprocess.Popen[str], timeout_s: float = 20.0,
+          group: bool = True) -> tuple[int, str]:
+    """SIGINT the process group as Ctrl-C would, or with ``group`` False the process alone.
+
+    ``ros2 launch`` forwards SIGINT to each of its nodes: signalled as a group too, each
+    node gets a second one while shutting down, by which tf2_ros's
+    static_transform_publisher dies (exit code -2) now and then.
+    """
     if process.poll() is None:
-        os.killpg(process.pid, signal.SIGINT)
+        if group:
+            os.killpg(process.pid, signal.SIGINT)
+        else:
+            process.send_signal(signal.SIGINT)
     try:
         out, _ = process.communicate(timeout=timeout_s)
     except subprocess.TimeoutExpired:
@@ -197,7 +207,7 @@ def test_launch_brings_the_graph_up_and_emotion_flows(ros_node: object) -> None:
         rclpy.spin_until_future_complete(ros_node, future, timeout_sec=10.0)
         assert future.result() is not None and not future.result().results[0].successful
     finally:
-        code, out = _stop(launch, timeout_s=30.0)
+        code, out = _stop(launch, timeout_s=30.0, group=False)
         ros_node.destroy_subscription(sub)
         ros_node.destroy_subscription(diag_sub)
         ros_node.destroy_subscription(marker_sub)
