@@ -12,7 +12,7 @@ import pytest
 from affect_core.camera import IrCameraConfig
 from affect_core.errors import ConfigError, SourceError
 from affect_core.sim.rig import RigConfig
-from affect_core.sinks.sensor_bag import SensorBagWriter
+from affect_core.sinks.sensor_bag import SensorBagWriter, record_source
 from affect_core.sources.concrete import BagSource, SimSource, open_source
 from affect_core.sources.looped import LoopedSource
 
@@ -23,10 +23,7 @@ PERIOD_NS = round(1e9 / 120.0)
 @pytest.fixture(scope="module")
 def bag(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("looped") / "sensors"
-    source = SimSource(RigConfig(stereo_rate_hz=30.0), DURATION_S)
-    with SensorBagWriter(path, source.ir_camera) as writer:
-        for frame in source.frames():
-            writer.write(frame)
+    record_source(SimSource(RigConfig(stereo_rate_hz=30.0), DURATION_S), path)
     return path
 
 

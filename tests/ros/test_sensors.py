@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from affect_core.sim.rig import RigConfig
-from affect_core.sinks.sensor_bag import SensorBagWriter
+from affect_core.sinks.sensor_bag import SensorBagWriter, record_source
 from affect_core.sources.concrete import SimSource
 
 from .test_graph import _start, _stop
@@ -86,9 +86,7 @@ def test_ir_camera_loops_a_recording_with_stamps_running_on(probe: object,
 
     bag = tmp_path / "sensors"
     source = SimSource(RigConfig(), 0.25)
-    with SensorBagWriter(bag, source.ir_camera) as writer:
-        for frame in source.frames():
-            writer.write(frame)
+    record_source(source, bag)
     recorded = source.stats.ir_frames
     images: list[Image] = []
     sub = probe.create_subscription(Image, "ir/image_raw", images.append,

@@ -189,16 +189,13 @@ def bench_replay(seconds: float = 10.0) -> str:
     from pathlib import Path
 
     from affect_core.sim.synth import write_dataset
-    from affect_core.sinks.sensor_bag import SensorBagWriter
+    from affect_core.sinks.sensor_bag import record_source
     from affect_core.sources.concrete import BagSource, FramesSource, SimSource
 
     lines = [f"replay of {seconds:.0f} s of the rig (IR 120 Hz mono16 + stereo 30 Hz):"]
     with tempfile.TemporaryDirectory() as tmp:
         bag = Path(tmp) / "bag"
-        source = SimSource(RigConfig(), seconds)
-        with SensorBagWriter(bag, source.ir_camera) as writer:
-            for frame in source.frames():
-                writer.write(frame)
+        record_source(SimSource(RigConfig(), seconds), bag)
         frames = Path(tmp) / "frames"
         write_dataset(RigConfig(), seconds, frames, "frames", progress=False)
         for name, replay in (("rosbag2 (MCAP)", BagSource(str(bag))),

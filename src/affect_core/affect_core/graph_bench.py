@@ -174,15 +174,12 @@ def _params_for(people: int, launch_args: list[str], folder: Path,
 def record_rig(rig_params: dict[str, Any], duration_s: float, out: Path) -> Path:
     """Record ``duration_s`` of the rig set by ``rig_params`` (sim_rig's section) to ``out``."""
     from affect_core.sim.rig import RigConfig
-    from affect_core.sinks.sensor_bag import SensorBagWriter
+    from affect_core.sinks.sensor_bag import record_source
     from affect_core.sources.concrete import SimSource
 
     if not duration_s > 0.0:
         raise AffectError(f"the replay needs a positive length in seconds, got {duration_s}")
-    source = SimSource(RigConfig.from_params(rig_params), duration_s)
-    with SensorBagWriter(out, source.ir_camera) as writer:
-        for frame in source.frames():
-            writer.write(frame)
+    record_source(SimSource(RigConfig.from_params(rig_params), duration_s), out)
     return out
 
 

@@ -121,7 +121,8 @@ def coverage_curve(confidence: npt.NDArray[np.float64], correct: npt.NDArray[np.
     return points
 
 
-def _interval(values: Sequence[float]) -> list[float]:
+def percentile_interval(values: Sequence[float]) -> list[float]:
+    """Return the 2.5th and 97.5th percentiles of the finite ``values`` (NaN for none)."""
     finite = np.array(values, np.float64)
     finite = finite[np.isfinite(finite)]
     if not len(finite):
@@ -194,15 +195,15 @@ def score(scores: PhotoScores, classes: Sequence[str], draws: int = 500, seed: i
     point = _figures(outcomes, np.arange(len(scores.truth)), classes)
     draws_rows = identity_bootstrap(scores.identities, draws, seed)
     samples = [_figures(outcomes, rows, classes, point["threshold_80"]) for rows in draws_rows]
-    intervals = {key: _interval([s[key] for s in samples])
+    intervals = {key: percentile_interval([s[key] for s in samples])
                  for key in ("top1", "macro_recall", "ece", "coverage", "accuracy_answered",
                              "accuracy_at_80")}
     truth, predicted, correct = outcomes.truth, outcomes.predicted, outcomes.correct
     per_class = {c: {"n": int((truth == c).sum()),
                      "recall": float(correct[truth == c].mean()) if (truth == c).any()
                      else float("nan"),
-                     "interval": _interval([_top1(correct[rows], truth[rows] == c)
-                                            for rows in draws_rows]),
+                     "interval": percentile_interval(
+                         [_top1(correct[rows], truth[rows] == c) for rows in draws_rows]),
                      "sayable": c in scores.labels}
                  for c in classes}
     columns = [*scores.labels, ""]
@@ -215,9 +216,9 @@ def score(scores: PhotoScores, classes: Sequence[str], draws: int = 500, seed: i
     names = np.asarray(scores.subgroups)
     subgroup = {g: _top1(correct[names == g], scores.found[names == g]) for g in groups}
     subgroup_detail = {g: {"top1": subgroup[g], "n": int((names == g).sum()),
-                           "interval": _interval([_top1(correct[rows], scores.found[rows]
-                                                        & (names[rows] == g))
-                                                  for rows in draws_rows])}
+                           "interval": percentile_interval(
+                               [_top1(correct[rows], scores.found[rows] & (names[rows] == g))
+                                for rows in draws_rows])}
                        for g in groups}
     finite = [v for v in subgroup.values() if v == v]
     reasons: dict[str, int] = {}

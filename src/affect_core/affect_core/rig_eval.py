@@ -45,6 +45,7 @@ from affect_core.face.detectors import SIM_DETECTOR, make_detector
 from affect_core.face.evaluation import evaluate_run
 from affect_core.face.tracker import FaceTrackerConfig
 from affect_core.model.runtime import DEFAULT_MODEL, RIG_MODEL, EmotionModel, shipped_models
+from affect_core.photo_metrics import percentile_interval
 from affect_core.sinks.records import nan_to_none
 from affect_core.training.dataset import render_crops
 
@@ -69,17 +70,13 @@ def _recall_figures(truth: np.ndarray, predicted: np.ndarray, sayable: list[str]
     point = recalls(np.arange(len(truth)))
     samples = [recalls(rows) for rows in draws]
 
-    def interval(values: list[float]) -> list[float]:
-        finite = np.array([v for v in values if v == v])
-        return ([float(np.percentile(finite, 2.5)), float(np.percentile(finite, 97.5))]
-                if len(finite) else [float("nan"), float("nan")])
-
     macro = [float(np.nanmean(list(s.values()))) for s in samples]
     return {
         "per_class": {c: {"n": int((truth == c).sum()), "recall": point[c],
-                          "interval": interval([s[c] for s in samples])} for c in sayable},
+                          "interval": percentile_interval([s[c] for s in samples])}
+                      for c in sayable},
         "macro_recall": float(np.nanmean(list(point.values()))),
-        "macro_interval": interval(macro),
+        "macro_interval": percentile_interval(macro),
         "min_class_recall": float(np.nanmin(list(point.values()))),
     }
 

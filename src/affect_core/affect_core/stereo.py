@@ -108,6 +108,11 @@ class StereoConfig:
             raise ConfigError(f"P2 ({config.P2}) must be greater than P1 ({config.P1})")
         return config
 
+    @property
+    def search_px(self) -> int:
+        """Return the columns left of a pixel that its disparity search reads."""
+        return max(self.min_disparity, 0) + self.disparity_range
+
 
 class StereoDepth:
     """Computes depth (metres, NaN where unknown) in the left camera's frame."""
@@ -177,7 +182,7 @@ class StereoDepth:
             raise InputError(f"stereo images of {left.shape[1]}x{left.shape[0]} px are too small "
                              f"for the {self.config.correlation_window_size} px correlation "
                              "window")
-        search_px = max(self.config.min_disparity, 0) + self.config.disparity_range
+        search_px = self.config.search_px
         if left.shape[1] <= search_px:
             # No column has its whole search range inside the image; OpenCV's SGBM
             # crashes the process on such pairs (4.6 and 5.0) instead of raising.
@@ -206,7 +211,7 @@ class StereoDepth:
         height, width = shape[:2]
         c = self.config
         pad = c.correlation_window_size + c.prefilter_size
-        search = max(c.min_disparity, 0) + c.disparity_range
+        search = c.search_px
         crops = []
         for x, y, w, h in regions_px:
             x0, y0 = max(int(x), 0), max(int(y), 0)

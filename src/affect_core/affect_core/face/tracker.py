@@ -118,15 +118,14 @@ class FaceTracker:
         self.camera = camera
         self.detector: FaceDetector = make_detector(config.detector, config.min_face_px,
                                                     config.max_faces)
-        follow = follow_detector_for(resolve_detector(config.detector, False),
-                                     config.follow_detector)
+        detector = resolve_detector(config.detector, False)
+        follow = follow_detector_for(detector, config.follow_detector)
         self.follow_detector: FaceDetector = (
-            self.detector if follow == resolve_detector(config.detector, False)
+            self.detector if follow == detector
             else make_detector(follow, config.min_face_px, config.max_faces))
         self.landmarker: Landmarker | None = landmarker
         if landmarker is None:
-            self.landmarker = make_landmarker(config.landmarker,
-                                              resolve_detector(config.detector, False))
+            self.landmarker = make_landmarker(config.landmarker, detector)
         self._tracks: list[Track] = []
         self._next_id = 1
         self._since_detect_n = 0

@@ -63,6 +63,9 @@ MESH_INDEX: dict[str, tuple[int, ...]] = {
 }
 
 
+MOUTH_CORNERS = (78, 308)  # the inner lips' corner vertices
+
+
 def names_from_mesh(points: int = 468) -> npt.NDArray[np.float64]:
     """(len(LANDMARK_NAMES), points) matrix: named landmarks = matrix @ mesh points."""
     matrix = np.zeros((len(LANDMARK_NAMES), points))
@@ -84,6 +87,22 @@ class FaceMesh:
     lips_outer: npt.NDArray[np.int64]
     face_oval: npt.NDArray[np.int64]
     brows: dict[str, npt.NDArray[np.int64]]  # brow_{r,l}_{upper,lower} outlines
+
+    def inner_lips(self, v: npt.NDArray[np.float64], corners: str = "by_height"
+                   ) -> tuple[list[int], list[int]]:
+        """Upper and lower inner-lip vertices of a face's vertices ``v``.
+
+        Upper: at or above the middle of the upper lip (vertex 13). The two mouth corners
+        go by that height too, or with ``corners`` "upper" to the upper half, or with
+        "neither" to neither half.
+        """
+        mid_y = v[13, 1] + 1e-9
+        upper = [i for i in self.lips_inner
+                 if (v[i, 1] <= mid_y and not (corners == "neither" and i in MOUTH_CORNERS))
+                 or (corners == "upper" and i in MOUTH_CORNERS)]
+        lower = [i for i in self.lips_inner if i not in upper
+                 and not (corners == "neither" and i in MOUTH_CORNERS)]
+        return upper, lower
 
     def lids(self, side: str) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
         """Upper and lower lid vertices of eye ``side`` ("r" or "l"), corner to corner.

@@ -105,14 +105,12 @@ _CLOSURES = ("AU43", "blink")  # upper lids onto the lower ones (AU43 partly in 
 def _side_masks(v: npt.NDArray[np.float64]) -> dict[str, npt.NDArray[np.bool_]]:
     """Which vertices lie on which side of the eye and mouth lines."""
     mesh = face_mesh()
-    upper_inner = [i for i in mesh.lips_inner if v[i, 1] <= v[13, 1] + 1e-9
-                   or i in (78, 308)]
+    upper_inner, lower = mesh.inner_lips(v, corners="upper")
     order = np.argsort(v[upper_inner, 0])
     xs, ys = v[upper_inner, 0][order], v[upper_inner, 1][order]
     mouth_y = np.interp(v[:, 0], xs, ys)
     above_mouth = v[:, 1] <= mouth_y + 1e-9
-    lower_inner = np.isin(np.arange(len(v)), [i for i in mesh.lips_inner
-                                              if i not in upper_inner])
+    lower_inner = np.isin(np.arange(len(v)), lower)
     eye_y = np.full(len(v), np.inf)
     near_eye = np.zeros(len(v), bool)
     for side in ("r", "l"):
@@ -255,10 +253,7 @@ def _neutral_vertices(identity: Identity) -> npt.NDArray[np.float64]:
 
 def _closed_mouth(v: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
     """Close the canonical face's slightly parted lips: the lower lip up onto the upper."""
-    mesh = face_mesh()
-    inner = mesh.lips_inner
-    upper = [i for i in inner if v[i, 1] <= v[13, 1] + 1e-9 and i not in (78, 308)]
-    lower = [i for i in inner if i not in upper and i not in (78, 308)]
+    upper, lower = face_mesh().inner_lips(v, corners="neither")
     order_u = np.argsort(v[upper, 0])
     target = np.interp(v[lower, 0], v[upper, 0][order_u], v[upper, 1][order_u])
     lift = np.zeros(len(v))

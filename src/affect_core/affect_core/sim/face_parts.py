@@ -142,11 +142,7 @@ def glints(head: HeadState, xyz_head: npt.NDArray[np.float32],
 def mouth_albedo(head: HeadState, xyz_head: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
     """Inside the lips: upper teeth below the upper lip, lower teeth above the lower one."""
     v = head.vertices_head_m
-    mesh = face_mesh()
-    inner = mesh.lips_inner
-    neutral = head.identity.neutral_vertices_m()
-    upper = [i for i in inner if neutral[i, 1] <= neutral[13, 1] + 1e-9]
-    lower = [i for i in inner if i not in upper]
+    upper, lower = face_mesh().inner_lips(head.identity.neutral_vertices_m())
     s = head.identity.scale
 
     def line(indices: list[int]) -> npt.NDArray[np.float64]:

@@ -194,7 +194,7 @@ def draw_head(head: HeadState, camera: CameraModel, illuminator_m: npt.NDArray[n
     covered = np.zeros(h * w, bool)
     depth = np.full(h * w, np.inf, np.float32)
 
-    rays = _rays(camera)[y0:y1, x0:x1].reshape(-1, 3)
+    rays = _rays(camera)[y0:y1, x0:x1]  # a view; only the covered pixels' rays are read
     # Skull, hair and neck are smooth: cast them on every second row and column, each
     # result standing for its 2x2 block (the lens blur below smooths the silhouette).
     half = _rays(camera)[y0:y1:2, x0:x1:2]
@@ -221,7 +221,7 @@ def draw_head(head: HeadState, camera: CameraModel, illuminator_m: npt.NDArray[n
         n /= np.maximum(np.linalg.norm(n, axis=1, keepdims=True), 1e-9)
         xyz_head = values[:, 3:6]
         z = raster.depth_m.ravel()[idx]
-        point = rays[idx] * z[:, None]
+        point = rays[idx // w, idx % w] * z[:, None]
         to_light = illuminator_m.astype(np.float32) - point
         r2 = np.einsum("ij,ij->i", to_light, to_light)
         cos = np.clip(np.einsum("ij,ij->i", n, to_light) / np.sqrt(r2), 0.0, 1.0)

@@ -26,7 +26,7 @@ from typing import Any
 
 from affect_core.calibration import Calibration
 from affect_core.sinks.bag import McapRecording
-from affect_core.sources.base import SensorFrame
+from affect_core.sources.base import SensorFrame, Source
 from affect_core.sources.concrete import (
     IR_INFO_TOPIC,
     IR_TOPIC,
@@ -74,3 +74,10 @@ class SensorBagWriter(McapRecording):
                     ImageFrame(s.stamp_ns, camera.frame_id, "mono8", image)), s.stamp_ns)
                 self.write_record(info_topic, camera_info_fields(camera, s.stamp_ns),
                                   s.stamp_ns)
+
+
+def record_source(source: Source, out: str | Path) -> None:
+    """Record every frame of a finite ``source`` (a rig of set duration, a replay) to ``out``."""
+    with SensorBagWriter(out, source.ir_camera) as writer:
+        for frame in source.frames():
+            writer.write(frame)
