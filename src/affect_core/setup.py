@@ -47,8 +47,8 @@ setup(
     extras_require={
         'train': ['torch==2.14.1', 'torchvision==0.29.1', 'timm>=1.0', 'onnx>=1.15',
                   'onnxscript>=0.1'],
-        'report': ['matplotlib>=3.5'],
-        'frontier': ['minisom>=2.3', 'onnx>=1.15'],
+        'report': ['matplotlib>=3.5', 'scipy>=1.7'],
+        'frontier': ['minisom>=2.3', 'onnx>=1.15', 'scipy>=1.7'],
         'test': ['pytest>=7', 'hypothesis>=6', 'scikit-image>=0.19', 'matplotlib>=3.5',
                  'selenium>=4.10', 'minisom>=2.3'],
     },

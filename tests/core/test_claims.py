@@ -48,7 +48,7 @@ def test_every_claim_has_a_row_and_a_verdict(table: tuple[dict[str, dict], str, 
 def test_rows_say_what_is_missing_and_what_was_measured(
         table: tuple[dict[str, dict], str, Path]) -> None:
     rows, _, _ = table
-    assert "issue 17" in rows["SOM frontier cuts annotation"]["why"]
+    assert "affect frontier-curves" in rows["SOM frontier cuts annotation"]["why"]
     gpu = rows["under 20 ms per segment on an edge GPU"]
     assert gpu["verdict"] == claims.NOT_MEASURABLE and "no GPU" in gpu["why"]
     assert "ms" in gpu["why"]  # the CPU figure measured here is given instead
@@ -68,7 +68,7 @@ def test_report_carries_the_claims_table(table: tuple[dict[str, dict], str, Path
     _, _, folder = table
     assert main(["report", "--out", str(tmp_path), "--results", str(folder)]) == 0
     text = (tmp_path / "index.html").read_text(encoding="utf-8")
-    assert "<h2 id='claims'>" in text and "issue 17" in text
+    assert "<h2 id='claims'>" in text and "frontier-curves" in text
     assert text.count("data-kind='latency'") == 2  # the rig and the default model
 
 
@@ -112,3 +112,58 @@ def test_cnn_arm_is_built_by_the_training_recipe() -> None:
     assert logits.shape == (2, 10) and va.shape == (2, 2)
     assert float(va.abs().max()) <= 1.0
     assert TrainConfig.from_dict(TrainConfig(arch="resnet10t").to_dict()).arch == "resnet10t"
+
+
+def _frontier(factors: list[float], blind: bool = True) -> dict:
+    """Make a frontier result whose SOM curve reaches, at n labels, random's top-1 at f*n.
+
+    Random's top-1 rises by 0.1 per doubling, so the labels saved at each step inside the
+    random curve's range are exactly 1 - 1 / f (log-linear reading), per seed.
+    """
+    steps = [20, 40, 80, 160]
+    random = [[0.3 + 0.1 * math.log2(n / 20) for n in steps] for _ in factors]
+    som = [[0.3 + 0.1 * math.log2(f * n / 20) for n in steps] for f in factors]
+    pool = {"name": "pool", "data": "closed form", "label_blind": blind,
+            "summary": {"random": {"accuracy": {"per_seed": random}},
+                        "som": {"accuracy": {"per_seed": som}}}}
+    return {"kind": "frontier", "steps": steps, "seeds": len(factors), "pools": [pool]}
+
+
+def test_som_row_reads_each_seed_against_its_random_curve() -> None:
+    pool = _frontier([1.25, 1.5, 1.4])["pools"][0]
+    changes = claims.frontier_change(pool, [20, 40, 80, 160])
+    assert changes == pytest.approx([-0.2, -1 / 3, -1 + 1 / 1.4])
+    row = claims.build_rows([{**_frontier([1.25, 1.5, 1.4]), "source_file": "f.json"}])[2]
+    assert row.claim == "SOM frontier cuts annotation"
+    # Mean -27.3 %, sd 6.76 %: t(2) 4.303 x 3.90 % either side holds the published -30 %.
+    assert row.verdict == claims.REPRODUCED and "-27 % labels" in row.ours
+    assert "[-44.1 %, -10.5 %]" in row.interval
+    # Half the labels on every seed: far beyond the published saving.
+    row = claims.build_rows([{**_frontier([2.0, 2.0, 2.0]), "source_file": "f.json"}])[2]
+    assert row.verdict == claims.NOT_REPRODUCED and "above" not in row.why
+    # A pool whose embedding saw the labels informs, but does not decide.
+    row = claims.build_rows([{**_frontier([1.4] * 3, blind=False), "source_file": "f.json"}])[2]
+    assert row.verdict == claims.NOT_MEASURABLE and "-29 % labels" in row.ours
+
+
+def test_frontier_curves_feed_the_claims_table_and_the_report(tmp_path: Path) -> None:
+    pytest.importorskip("minisom", reason="the frontier extra is not installed")
+    pytest.importorskip("matplotlib", reason="the report extra is not installed")
+    buffer = io.StringIO()
+    with contextlib.redirect_stdout(buffer):
+        assert main(["frontier-curves", "--quick", "--cache", str(tmp_path / "crops"),
+                     "--out", str(tmp_path / "results" / "frontier_curves")]) == 0
+    saved = json.loads((tmp_path / "results" / "frontier_curves.json").read_text("utf-8"))
+    assert saved["kind"] == "frontier" and saved["pools"][0]["label_blind"]
+    assert "synthetic" in saved["pools"][0]["data"]
+    som = saved["pools"][0]["summary"]["som"]["accuracy"]
+    assert np.allclose(np.mean(som["per_seed"], axis=0), som["mean"])
+    row = {r.claim: r for r in claims.table_from_folder(tmp_path / "results")}[
+        "SOM frontier cuts annotation"]
+    # One seed (the quick profile) gives no interval: a verdict needs several.
+    assert row.verdict == claims.NOT_MEASURABLE and "rig" in row.data
+    with contextlib.redirect_stdout(buffer):
+        assert main(["report", "--out", str(tmp_path / "page"), "--results",
+                     str(tmp_path / "results")]) == 0
+    text = (tmp_path / "page" / "index.html").read_text(encoding="utf-8")
+    assert text.count("data-kind='frontier'") == 1 and "synthetic faces" in text

@@ -54,6 +54,8 @@ class Pool:
     y_test: npt.NDArray[np.int64]
     groups_test: list[str]
     classes: int
+    data: str = ""  # where the crops come from and their domain, for captions
+    label_blind: bool = False  # the embedding never saw these labels (a user's own footage)
 
 
 def probe(x: npt.NDArray[np.float64], y: npt.NDArray[np.int64], classes: int

@@ -53,15 +53,18 @@ def photo_pools(root: Path, pool_size: int, seed: int = 0) -> list[Pool]:
     y = np.array([PHOTO_EXPRESSIONS.index(faces.records[i].label) for i in train])
     y_test = np.array([PHOTO_EXPRESSIONS.index(faces.records[i].label) for i in test])
     groups = [faces.records[i].subgroup for i in test]
+    data = (f"{root.name}: {len(train)} photographs of the identity split's training part "
+            f"pooled, {len(test)} of its validation part held out; visible-light "
+            "photographs converted to grey, crowd labels, not IR")
     pools = []
-    for name, model in (("photographs, shipped model's embedding (has seen these labels)",
-                         None),
-                        ("photographs, rig model's embedding (label-blind)", RIG_MODEL)):
+    for name, model, blind in (
+            ("photographs, shipped model's embedding (has seen these labels)", None, False),
+            ("photographs, rig model's embedding (label-blind)", RIG_MODEL, True)):
         feats, probs, _ = embed_arrays(images, model)
         feats_test, _, _ = embed_arrays(test_images, model)
         x, x_test = standardised(feats, feats_test)
         pools.append(Pool(name, x, y, entropy(probs), x_test, y_test, groups,
-                          len(PHOTO_EXPRESSIONS)))
+                          len(PHOTO_EXPRESSIONS), data, blind))
     return pools
 
 
@@ -78,12 +81,14 @@ def rig_pool(pool_size: int, test_size: int, cache: Path | None) -> Pool:
     return Pool("rig heterogeneous (synthetic), shipped model's embedding (label-blind)", x,
                 crops.label_index[:n], entropy(probs[:n]), x_test,
                 crops.label_index[n:n + test_size], crops.subgroup[n:n + test_size],
-                len(PHOTO_EXPRESSIONS))
+                len(PHOTO_EXPRESSIONS), f"{n} heterogeneous rig crops pooled, "
+                f"{len(x_test)} held out; synthetic faces", True)
 
 
 def measure(pools: list[Pool], steps: tuple[int, ...], seeds: int) -> dict[str, Any]:
     """Run every strategy and seed on every pool; mean and spread per step, labels saved."""
-    out: dict[str, Any] = {"steps": list(steps), "seeds": seeds, "pools": []}
+    out: dict[str, Any] = {"kind": "frontier", "steps": list(steps), "seeds": seeds,
+                           "pools": []}
     for pool in pools:
         runs = {s: [curve(pool, s, steps, seed) for seed in range(seeds)] for s in STRATEGIES}
         summary = {}
@@ -91,12 +96,15 @@ def measure(pools: list[Pool], steps: tuple[int, ...], seeds: int) -> dict[str, 
             summary[strategy] = {key: {"mean": [float(np.mean([r[k][key] for r in per_seed]))
                                                 for k in range(len(steps))],
                                        "sd": [float(np.std([r[k][key] for r in per_seed]))
-                                              for k in range(len(steps))]}
+                                              for k in range(len(steps))],
+                                       "per_seed": [[float(r[k][key]) for k in
+                                                     range(len(steps))] for r in per_seed]}
                                  for key in ("accuracy", "macro_recall", "subgroup_gap")}
         random = list(zip(steps, summary["random"]["accuracy"]["mean"]))
         saved = {s: labels_saved(list(zip(steps, summary[s]["accuracy"]["mean"])), random)
                  for s in STRATEGIES if s != "random"}
-        out["pools"].append({"name": pool.name, "pool": len(pool.x),
+        out["pools"].append({"name": pool.name, "data": pool.data,
+                             "label_blind": pool.label_blind, "pool": len(pool.x),
                              "held_out": len(pool.x_test), "summary": summary,
                              "labels_saved": saved})
     return out
@@ -127,33 +135,11 @@ def table(result: dict[str, Any]) -> str:
 
 
 def figure(result: dict[str, Any], path: Path) -> None:
-    """Plot accuracy, macro recall and subgroup gap against labels spent, one row a pool."""
-    import matplotlib
+    """Write the curves as a PNG beside the figures (the report draws the same plot)."""
+    from affect_core.report.figures import frontier_png
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    pools = result["pools"]
-    fig, axes = plt.subplots(len(pools), 3, figsize=(13, 3.4 * len(pools)), squeeze=False)
-    for row, pool in zip(axes, pools):
-        for ax, key, title in zip(row, ("accuracy", "macro_recall", "subgroup_gap"),
-                                  ("top-1", "macro recall", "worst-subgroup gap")):
-            for strategy in STRATEGIES:
-                s = pool["summary"][strategy][key]
-                ax.errorbar(result["steps"], s["mean"], yerr=s["sd"], label=strategy,
-                            marker="o", capsize=2)
-            ax.set_xscale("log")
-            ax.minorticks_off()
-            ax.set_xticks(result["steps"], [str(n) for n in result["steps"]])
-            ax.set_xlabel("labels spent")
-            ax.set_title(f"{title}\n{pool['name']}", fontsize=8)
-        row[0].legend(fontsize=7)
-    fig.suptitle("Label less: SOM frontier vs random, uncertainty and k-means (linear probe "
-                 "on frozen embeddings)", fontsize=10)
-    fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    path.write_bytes(frontier_png(result))
 
 
 def write_json(result: dict[str, Any], path: Path) -> None:

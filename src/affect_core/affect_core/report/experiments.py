@@ -55,13 +55,17 @@ class Profile:
     dino_batch: int  # DINO's batch and the 10 %-label fine-tuning batch
     micro_s: float  # rig seconds rendered for micro-expression crops
     draws: int  # bootstrap draws
+    spike_lab_s: float  # sensor seconds of each lab run that counts false-positive spikes
     crop_px: int = 32
 
 
 PROFILES = {
-    "short": Profile("short", 30, 2.0, 1, 10.0, 180, 40, 30, 1, 32, 32, 1, 16, 1.5, 30),
-    "full": Profile("full", 1500, 60.0, 2, 3600.0, 2000, 400, 500, 12, 128, 2000, 10, 16,
-                    60.0, 500),
+    "short": Profile("short", 30, 2.0, 1, 10.0, 180, 40, 30, 1, 32, 32, 1, 16, 1.5, 30, 2.0),
+    # Sized so that each comparison can show its effect: enough epochs for patience 3 to
+    # stop a run, a DINO run long enough to leave a uniform output, and 10 person-minutes
+    # of lab per arm for the spike counts.
+    "full": Profile("full", 1500, 60.0, 2, 3600.0, 4000, 400, 500, 40, 128, 8000, 30, 16,
+                    60.0, 500, 300.0),
 }
 
 

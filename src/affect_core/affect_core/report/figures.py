@@ -174,3 +174,29 @@ def latency_png(times_ms: Sequence[float], title: str) -> bytes:
         ax.legend(fontsize=7)
     ax.set(xlabel="ms per window", ylabel="windows", title=title)
     return _png(fig)
+
+
+def frontier_png(result: dict[str, Any]) -> bytes:
+    """Plot top-1, macro recall and subgroup gap against labels spent, a row per pool.
+
+    ``result`` is what ``affect frontier-curves`` saves: every strategy's mean and spread
+    over seeds at each labels-spent step.
+    """
+    plt = _pyplot()
+    pools, steps = result["pools"], result["steps"]
+    fig, axes = plt.subplots(len(pools), 3, figsize=(13, 3.4 * len(pools)), squeeze=False)
+    for row, pool in zip(axes, pools):
+        for ax, key, title in zip(row, ("accuracy", "macro_recall", "subgroup_gap"),
+                                  ("top-1", "macro recall", "worst-subgroup gap")):
+            for strategy, figures in pool["summary"].items():
+                ax.errorbar(steps, figures[key]["mean"], yerr=figures[key]["sd"],
+                            label=strategy, marker="o", capsize=2)
+            ax.set_xscale("log")
+            ax.minorticks_off()
+            ax.set_xticks(steps, [str(n) for n in steps])
+            ax.set_xlabel("labels spent")
+            ax.set_title(f"{title}\n{pool['name']}", fontsize=8)
+        row[0].legend(fontsize=7)
+    fig.suptitle("Label less: SOM frontier vs random, uncertainty and k-means (linear probe "
+                 "on frozen embeddings)", fontsize=10)
+    return _png(fig)

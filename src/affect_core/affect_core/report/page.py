@@ -37,7 +37,7 @@ from typing import Any, Callable
 from affect_core.errors import DataError
 from affect_core.report import figures as fig
 
-KINDS = ("faces", "model", "fusion", "claims", "depth", "window", "training")
+KINDS = ("faces", "model", "fusion", "claims", "depth", "window", "training", "frontier")
 PAGE = "index.html"
 
 
@@ -163,11 +163,29 @@ def sections(results: Sequence[dict[str, Any]]) -> list[Section]:
                 f"Per-window latency of {result['model_id']}: {len(lat['window_ms'])} runs "
                 f"of {lat['data']} (preprocessing, ONNX Runtime, label map). Absolute times "
                 f"depend on the machine and its load; from {result['source_file']}."))
+        elif kind == "frontier":
+            out.append(frontier_section(result))
     if latency:
         out.append(Section("Latency per window", [
             "Measured on this project's machine (CPU); no GPU figure is measured here."],
             latency))
     return out
+
+
+def frontier_section(result: dict[str, Any]) -> Section:
+    """Show the labels-spent curves of ``affect frontier-curves``, each pool's data named."""
+    pools = "; ".join(f"{p['name']}: {p.get('data') or 'data not recorded'}"
+                      for p in result["pools"])
+    return Section(
+        "Label less: the SOM frontier against other ways to choose what to label",
+        ["Each strategy chooses that many crops of a pool, the data set's own labels play "
+         "the labeller, and a linear probe (logistic regression on the model's frozen "
+         "embedding) fitted on them is scored on held-out data: a proxy for fine-tuning, "
+         f"not the fine-tune itself. From {result['source_file']}."],
+        [Figure("frontier", fig.frontier_png(result),
+                f"Top-1, macro recall and worst-subgroup gap of the probe against labels "
+                f"spent ({', '.join(str(n) for n in result['steps'])}); mean and standard "
+                f"deviation over {result['seeds']} seeds. Pools: {pools}.")])
 
 
 def _table(headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
@@ -199,6 +217,7 @@ def fusion_html(result: dict[str, Any]) -> str:
 STYLE = """body{font-family:sans-serif;max-width:1100px;margin:2em auto;padding:0 1em}
 figure{display:inline-block;margin:.5em;width:480px;vertical-align:top}
 figure img{max-width:100%}figcaption{font-size:.8em;color:#333}
+figure[data-kind=frontier]{width:100%}
 table{border-collapse:collapse;font-size:.85em}td,th{border:1px solid #aaa;padding:3px 6px}
 .warn{background:#fff4d6;padding:.5em;border-left:4px solid #e0a000}"""
 

@@ -145,7 +145,7 @@ def _arm_figures(model: Any, config: Any, tests: dict[str, Any],
 def _spikes(params_file: str, onnx: Path, profile: Profile) -> dict[str, Any]:
     from affect_core import evaluation as ev
 
-    result = ev.evaluate_fusion(params_file, profile.lab_s, profile.people, 0, str(onnx),
+    result = ev.evaluate_fusion(params_file, profile.spike_lab_s, profile.people, 0, str(onnx),
                                 presets=("heterogeneous",))[0]
     return {"spikes": round(result.spikes_per_min_fused * result.minutes),
             "person_minutes": result.minutes, "windows": result.windows}
@@ -162,10 +162,12 @@ def measure_training(profile: Profile, out: Path, params_file: str) -> Path:
                        test_samples=profile.test_samples, epochs=profile.epochs,
                        batch_size=profile.batch_size, crop_size_px=profile.crop_px, seed=0)
     pretrained = runs / "dino.pt"
-    dino.pretrain(dino.DinoConfig(samples=profile.dino_samples, epochs=profile.dino_epochs,
+    dino_config = dino.DinoConfig(samples=profile.dino_samples, epochs=profile.dino_epochs,
                                   batch_size=profile.dino_batch, local_crops=2, out_dim=256,
-                                  crop_size_px=profile.crop_px, seed=0),
-                  pretrained, progress=False, cache=cache)
+                                  crop_size_px=profile.crop_px, seed=0)
+    start = time.perf_counter()
+    dino_run = dino.pretrain(dino_config, pretrained, progress=False, cache=cache)
+    dino_s = time.perf_counter() - start  # its crops rendered included
     few = replace(base, label_fraction=0.1, batch_size=profile.dino_batch)
     arms = {"vit": base, "cnn": replace(base, arch=CNN_ARCH),
             "no_early_stop": replace(base, patience=profile.epochs),
@@ -194,5 +196,8 @@ def measure_training(profile: Profile, out: Path, params_file: str) -> Path:
                 "micro_data": f"{len(micro[1])} micro-expression crops from "
                               f"{len(set(micro[2]))} events ({profile.micro_s:.0f} s of "
                               f"heterogeneous rig, {MICRO_RATE_HZ:.0f} per second)",
+                "dino": {"crops": dino_run["crops"], "history": dino_run["history"],
+                         "out_dim": dino_config.out_dim,
+                         "train_s": dino_s},
                 "arms": figures}, path)
     return path
