@@ -52,6 +52,40 @@ def test_latency_is_measured(result: GraphBenchResult) -> None:
         assert math.isfinite(latency["max"])
 
 
+def test_latency_is_split_by_stage(result: GraphBenchResult) -> None:
+    hops = result.hops_ms
+    assert list(hops) == ["face_tracker", "window_sync", "emotion_vit", "confidence_fusion"]
+    counts = {hop: figures["count"] for hop, figures in hops.items()}
+    # One person: every window's stage outputs reach the probe, but at most a few.
+    assert len(set(counts.values())) == 1 and counts["window_sync"] > 0
+    assert counts["window_sync"] >= 0.9 * result.graph_latency_ms["count"]
+    # Every hop holds at least one message's delivery. Each window's hops add up to its
+    # latency: no total exceeds the sum of the hops' maxima, and as the total is at least
+    # each hop window by window, so is every percentile of it.
+    total = result.split_total_ms
+    assert total["count"] == counts["window_sync"]
+    assert all(0.0 < f["p50"] <= f["max"] for f in hops.values())
+    assert total["max"] <= sum(f["max"] for f in hops.values()) + 1e-6
+    for figures in hops.values():
+        assert all(total[q] >= figures[q] for q in ("p50", "p95", "p99", "max"))
+    assert "split by stage" in format_graph_bench(result)
+
+
+def test_the_probe_reads_stamp_and_person_of_serialised_windows() -> None:
+    from affect_msgs.msg import FaceWindow, WindowPrediction
+    from affect_ros.graph_probe import header_and_person
+    from rclpy.serialization import serialize_message
+
+    # Every frame_id length modulo 4, so every alignment of the person_id that follows.
+    for frame_id in ("", "a", "ab", "abc", "ir_optical_frame"):
+        for msg in (FaceWindow(), WindowPrediction()):
+            msg.header.frame_id = frame_id
+            msg.header.stamp.sec, msg.header.stamp.nanosec = 1_700_000_000, 123_456_789
+            msg.person_id = f"person_{len(frame_id)}"
+            assert header_and_person(serialize_message(msg)) == (
+                1_700_000_000_123_456_789, f"person_{len(frame_id)}")
+
+
 def test_each_node_process_is_found_and_spends_cpu(result: GraphBenchResult) -> None:
     cpu = {node.name: node.cpu_percent for node in result.nodes}
     for name in NODES:

@@ -94,6 +94,9 @@ class GraphBenchResult:
     machine_busy_percent: float  # of every core (100 % = one core), whoever used it
     load_average: tuple[float, float, float]
     ir_arrival_ms: dict[str, float] = field(default_factory=dict)
+    # closing frame -> /emotion split by stage: hop -> p50, p95, p99, max, count
+    hops_ms: dict[str, dict[str, float]] = field(default_factory=dict)
+    split_total_ms: dict[str, float] = field(default_factory=dict)  # of the split windows
     notes: list[str] = field(default_factory=list)
     replay_s: float | None = None  # the looped recording's length; None: the rig live
 
@@ -248,10 +251,15 @@ def probe_graph(duration_s: float = 60.0, people: int = 1,
         emotion_latency_ms={k: float(v) for k, v in report["emotion_latency_ms"].items()},
         graph_latency_ms={k: float(v) for k, v in report["graph_latency_ms"].items()},
         ir_arrival_ms={k: float(v) for k, v in report.get("ir_arrival_ms", {}).items()},
+        hops_ms={hop: {k: float(v) for k, v in figures.items()}
+                 for hop, figures in report.get("hops_ms", {}).items()},
+        split_total_ms={k: float(v) for k, v in report.get("split_total_ms", {}).items()},
         nodes=nodes, machine_busy_percent=machine_busy, load_average=load, replay_s=replay_s,
         notes=[f"images counted by {report['counted_by']}",
                f"closing IR frame latency leaves out {report['windows_without_closing_frame']}"
-               " windows whose closing frame reached the probe after their /emotion", *notes])
+               " windows whose closing frame reached the probe after their /emotion",
+               f"the split by stage leaves out {report.get('windows_without_hops', 0)} windows "
+               "one of whose stage outputs the probe did not see", *notes])
 
 
 def _measure(launch: subprocess.Popen[Any], duration_s: float, out: Path,
@@ -343,6 +351,19 @@ def format_graph_bench(result: GraphBenchResult) -> str:
         lines.append(f"  latency, {label}: p50 {latency['p50']:.1f}, p95 {latency['p95']:.1f}"
                      f", p99 {latency['p99']:.1f}, max {latency['max']:.1f} ms "
                      f"({latency['count']:.0f} messages)")
+    if result.hops_ms:
+        lines.append("    split by stage, each hop ended by the probe's receipt of that "
+                     "stage's output (its work, queueing and one delivery):")
+        for hop, figures in result.hops_ms.items():
+            if figures.get("count"):
+                lines.append(f"      {hop:<18} p50 {figures['p50']:6.1f}, p95 "
+                             f"{figures['p95']:6.1f}, p99 {figures['p99']:6.1f}, max "
+                             f"{figures['max']:6.1f} ms")
+        total = result.split_total_ms
+        if total.get("count"):
+            lines.append(f"      {'all, these windows':<18} p50 {total['p50']:6.1f}, p95 "
+                         f"{total['p95']:6.1f}, p99 {total['p99']:6.1f}, max "
+                         f"{total['max']:6.1f} ms ({total['count']:.0f} windows)")
     which, latency = (("header stamp", result.emotion_latency_ms) if stamped
                       else ("closing frame's receipt", result.graph_latency_ms))
     p99 = latency.get("p99", math.nan)

@@ -47,7 +47,7 @@ import math
 import struct
 import sys
 import time
-from typing import Any, Dict, List, Optional, Sequence
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from affect_msgs.msg import Emotion, FaceObservationArray, FaceWindow, WindowPrediction
 from affect_ros.qos import EMOTION_QOS, RESULTS_QOS, SENSOR_QOS
@@ -71,6 +71,10 @@ RAW_TOPICS = {
 }
 # IR receipt times kept to match /emotion windows to the frame that closed them.
 IR_HISTORY_S = 30.0
+# The hops of a window's path, each ended by the receipt of that stage's output.
+HOPS = ('face_tracker', 'window_sync', 'emotion_vit', 'confidence_fusion')
+# Receipts kept per intermediate topic (by stamp, and person for windows): 30 s of frames.
+RECEIPTS_KEPT = 3600
 
 
 def percentile(values: Sequence[float], fraction: float) -> float:
@@ -93,6 +97,27 @@ def header_stamp_ns(raw: bytes) -> int:
     order = '<' if raw[1] & 1 else '>'
     sec, nanosec = struct.unpack_from(f'{order}iI', raw, 4)
     return sec * 1_000_000_000 + nanosec
+
+
+def header_and_person(raw: bytes) -> Tuple[int, str]:
+    """
+    Read header.stamp and the string field after the header (person_id) from CDR.
+
+    A CDR string is a uint32 length (the terminating NUL included) then its bytes; the
+    next field is aligned to 4 bytes counted from the end of the encapsulation header.
+    """
+    order = '<' if raw[1] & 1 else '>'
+    offset = 12 + 4 + struct.unpack_from(f'{order}I', raw, 12)[0]  # past header.frame_id
+    offset += -(offset - 4) % 4
+    (length,) = struct.unpack_from(f'{order}I', raw, offset)
+    return header_stamp_ns(raw), raw[offset + 4:offset + 3 + length].decode('utf-8')
+
+
+def _keep(receipts: Dict[Any, int], key: Any, now_ns: int) -> None:
+    """Keep the first receipt of ``key``, dropping the oldest beyond RECEIPTS_KEPT."""
+    receipts.setdefault(key, now_ns)
+    if len(receipts) > RECEIPTS_KEPT:
+        del receipts[next(iter(receipts))]
 
 
 def _summary_ms(values_ns: Sequence[int]) -> Dict[str, float]:
@@ -122,6 +147,13 @@ class GraphProbe(Node):
         self.graph_latency_ns: List[int] = []
         self.ir_arrival_ns: List[int] = []  # receipt minus stamp of each IR frame
         self.unmatched_windows = 0
+        self.hop_ns: Dict[str, List[int]] = {hop: [] for hop in HOPS}
+        self.windows_without_hops = 0
+        self.split_total_ns: List[int] = []  # closing frame -> /emotion of the split windows
+        self._faces_receipts: Dict[int, int] = {}  # frame stamp -> receipt
+        # (window end stamp, person_id) -> receipt, per topic.
+        self._window_receipts: Dict[Tuple[int, str], int] = {}
+        self._prediction_receipts: Dict[Tuple[int, str], int] = {}
         for topic, stands_for in INFO_TOPICS.items():
             self.counts[stands_for] = 0
             self.create_subscription(CameraInfo, topic,
@@ -135,14 +167,34 @@ class GraphProbe(Node):
                                          SENSOR_QOS, raw=True)
         for topic, (msg_type, qos) in RAW_TOPICS.items():
             self.counts[topic] = 0
-            self.create_subscription(msg_type, topic, lambda _, t=topic: self._count(t), qos,
-                                     raw=True)
+            self.create_subscription(msg_type, topic,
+                                     lambda raw, t=topic: self._on_stage(t, raw), qos, raw=True)
         self.counts['/emotion'] = 0
         self.create_subscription(Emotion, '/emotion', self._on_emotion, EMOTION_QOS)
 
     def _count(self, topic: str) -> None:
         if self.measuring:
             self.counts[topic] += 1
+
+    def _on_stage(self, topic: str, raw: bytes) -> None:
+        now_ns = time.time_ns()
+        self._count(topic)
+        if topic == '/affect/faces':
+            _keep(self._faces_receipts, header_stamp_ns(raw), now_ns)
+        else:
+            _keep(self._window_receipts if topic == '/affect/face_windows'
+                  else self._prediction_receipts, header_and_person(raw), now_ns)
+
+    def _hops(self, closing_stamp_ns: int, closing_receipt_ns: int, key: Tuple[int, str],
+              now_ns: int) -> None:
+        receipts = [closing_receipt_ns, self._faces_receipts.get(closing_stamp_ns),
+                    self._window_receipts.get(key), self._prediction_receipts.get(key), now_ns]
+        if any(r is None for r in receipts):
+            self.windows_without_hops += 1
+            return
+        for hop, start, end in zip(HOPS, receipts, receipts[1:]):
+            self.hop_ns[hop].append(end - start)
+        self.split_total_ns.append(now_ns - closing_receipt_ns)
 
     def _on_info(self, topic: str, raw: bytes) -> None:
         if topic != '/ir/image_raw':
@@ -177,6 +229,8 @@ class GraphProbe(Node):
         index = bisect.bisect_left(self._ir_stamps_ns, end_ns + self._lateness_ns)
         if index < len(self._ir_stamps_ns):
             self.graph_latency_ns.append(now_ns - self._ir_receipts_ns[index])
+            self._hops(self._ir_stamps_ns[index], self._ir_receipts_ns[index],
+                       (end_ns, msg.person_id), now_ns)
         else:
             self.unmatched_windows += 1
 
@@ -198,6 +252,9 @@ class GraphProbe(Node):
             'graph_latency_ms': _summary_ms(self.graph_latency_ns),
             'ir_arrival_ms': _summary_ms(self.ir_arrival_ns),
             'windows_without_closing_frame': self.unmatched_windows,
+            'hops_ms': {hop: _summary_ms(values) for hop, values in self.hop_ns.items()},
+            'split_total_ms': _summary_ms(self.split_total_ns),
+            'windows_without_hops': self.windows_without_hops,
             'counted_by': 'camera_info per image' + (' and the images' if self._images else '')
             + '; every topic but /emotion raw (not deserialised)',
         }
