@@ -150,7 +150,8 @@ class GraphProbe(Node):
         self.hop_ns: Dict[str, List[int]] = {hop: [] for hop in HOPS}
         self.windows_without_hops = 0
         self.split_total_ns: List[int] = []  # closing frame -> /emotion of the split windows
-        self._faces_receipts: Dict[int, int] = {}  # frame stamp -> receipt
+        self._faces_stamps_ns: List[int] = []  # in order, with their receipts
+        self._faces_receipts_ns: List[int] = []
         # (window end stamp, person_id) -> receipt, per topic.
         self._window_receipts: Dict[Tuple[int, str], int] = {}
         self._prediction_receipts: Dict[Tuple[int, str], int] = {}
@@ -180,15 +181,25 @@ class GraphProbe(Node):
         now_ns = time.time_ns()
         self._count(topic)
         if topic == '/affect/faces':
-            _keep(self._faces_receipts, header_stamp_ns(raw), now_ns)
+            stamp_ns = header_stamp_ns(raw)
+            if self._faces_stamps_ns and stamp_ns <= self._faces_stamps_ns[-1]:
+                return  # a restarted stream: keep the history monotonic
+            self._faces_stamps_ns.append(stamp_ns)
+            self._faces_receipts_ns.append(now_ns)
+            if len(self._faces_stamps_ns) > 2 * RECEIPTS_KEPT:
+                del self._faces_stamps_ns[:RECEIPTS_KEPT]
+                del self._faces_receipts_ns[:RECEIPTS_KEPT]
         else:
             _keep(self._window_receipts if topic == '/affect/face_windows'
                   else self._prediction_receipts, header_and_person(raw), now_ns)
 
     def _hops(self, closing_stamp_ns: int, closing_receipt_ns: int, key: Tuple[int, str],
               now_ns: int) -> None:
-        receipts = [closing_receipt_ns, self._faces_receipts.get(closing_stamp_ns),
-                    self._window_receipts.get(key), self._prediction_receipts.get(key), now_ns]
+        index = bisect.bisect_left(self._faces_stamps_ns, closing_stamp_ns)
+        faces_ns = (self._faces_receipts_ns[index] if index < len(self._faces_stamps_ns)
+                    else None)
+        receipts = [closing_receipt_ns, faces_ns, self._window_receipts.get(key),
+                    self._prediction_receipts.get(key), now_ns]
         if any(r is None for r in receipts):
             self.windows_without_hops += 1
             return
