@@ -18,7 +18,7 @@ from setuptools import find_packages, setup
 
 PACKAGE = 'affect_ros'
 NODES = ('sim_rig', 'ir_camera', 'stereo_depth', 'face_tracker', 'window_sync', 'emotion_vit',
-         'confidence_fusion', 'overlay')
+         'confidence_fusion', 'overlay', 'results')
 
 setup(
     name=PACKAGE,

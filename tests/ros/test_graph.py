@@ -272,6 +272,36 @@ def test_launch_brings_the_graph_up_and_emotion_flows(ros_node: object) -> None:
     assert all(b - a == 500_000_000 for a, b in zip(ends, ends[1:]))
 
 
+def test_composed_launch_runs_the_result_stages_in_one_process(ros_node: object) -> None:
+    import rclpy
+    from affect_msgs.msg import Emotion
+    from rclpy.qos import QoSProfile, ReliabilityPolicy
+
+    received: list[Emotion] = []
+    sub = ros_node.create_subscription(
+        Emotion, "emotion", received.append,
+        QoSProfile(depth=50, reliability=ReliabilityPolicy.RELIABLE))
+    launch = _start(["ros2", "launch", "affect_bringup", "lab.launch.py", "compose:=true"])
+    try:
+        deadline = time.monotonic() + 150.0
+        while len(received) < 2 and time.monotonic() < deadline and launch.poll() is None:
+            rclpy.spin_once(ros_node, timeout_sec=0.2)
+        names = set(ros_node.get_node_names())
+    finally:
+        code, out = _stop(launch, timeout_s=30.0, group=False)
+        ros_node.destroy_subscription(sub)
+    assert len(received) >= 2, out[-4000:]
+    assert {"window_sync", "emotion_vit", "confidence_fusion"} <= names, names
+    # One process, "results", holds the three nodes, and each winds down in it.
+    assert "[results-" in out and not any(f"[{stage}-" in out for stage in (
+        "window_sync", "emotion_vit", "confidence_fusion")), out[-4000:]
+    for stage in ("window_sync", "emotion_vit", "confidence_fusion"):
+        assert any(line.startswith("[results-") and f"[{stage}]" in line
+                   and "shutting down" in line for line in out.splitlines()), stage
+    assert code == 0 and "Traceback" not in out, out[-4000:]
+    assert all(m.frames_expected == 240 for m in received)
+
+
 @pytest.mark.parametrize("value", ["-1.0", "1"], ids=["out_of_range", "int_for_float"])
 def test_bad_parameter_fails_once_with_a_clear_message(value: str) -> None:
     result = subprocess.run(["ros2", "run", "affect_ros", "window_sync", "--ros-args", "-p",

@@ -46,6 +46,8 @@ import yaml
 STAGES = ('stereo_depth', 'face_tracker', 'window_sync', 'emotion_vit', 'confidence_fusion')
 # Nodes that load models on configure; they configure and activate themselves (autostart).
 LIFECYCLE_STAGES = ('face_tracker', 'emotion_vit')
+# With compose:=true these run in one process (affect_ros results_node), in this order.
+COMPOSED_STAGES = ('window_sync', 'emotion_vit', 'confidence_fusion')
 # Cyclone DDS on one host: a receive buffer as large as the kernel allows (max: never
 # refused, unlike min) and datagrams of up to 64 KB instead of 14.7 KB. With the default
 # 1 MB buffer, a subscriber that was busy for a few ms lost whole frames in the kernel (UDP
@@ -77,11 +79,14 @@ def _graph(context, *args, **kwargs):
     restart = {'respawn': _is_true(context, 'respawn'),
                'respawn_delay': float(LaunchConfiguration('respawn_delay').perform(context))}
     sensor = 'sim_rig' if use_sim else 'ir_camera'
+    composed = _is_true(context, 'compose')
     nodes = []
     if _is_true(context, 'sensors'):
         nodes.append(Node(package='affect_ros', executable=sensor, name=sensor,
                           parameters=[params_file], output='screen', **restart))
     for stage in STAGES:
+        if composed and stage in COMPOSED_STAGES:
+            continue
         parameters = [params_file]
         if stage == 'emotion_vit' and model_path:
             parameters.append({'model_path': model_path})
@@ -94,6 +99,13 @@ def _graph(context, *args, **kwargs):
             continue
         nodes.append(Node(package='affect_ros', executable=stage, name=stage,
                           parameters=parameters, output='screen', **restart))
+    if composed:
+        # No name: a name would rename every node of the process. The parameter file's
+        # sections go to each node by its own name; the overrides apply to whichever
+        # node declares them (model_path: emotion_vit; autostart: its lifecycle).
+        overrides = {'autostart': True, **({'model_path': model_path} if model_path else {})}
+        nodes.append(Node(package='affect_ros', executable='results',
+                          parameters=[params_file, overrides], output='screen', **restart))
     return nodes
 
 
@@ -151,6 +163,9 @@ def generate_launch_description():
                               description='restart a node that dies'),
         DeclareLaunchArgument('respawn_delay', default_value='2.0',
                               description='seconds before a node that died is restarted'),
+        DeclareLaunchArgument('compose', default_value='false',
+                              description='run window_sync, emotion_vit and '
+                                          'confidence_fusion in one process, one executor'),
         DeclareLaunchArgument('dds_tuning', default_value='true',
                               description='Cyclone DDS settings for large frames at a high '
                                           'rate (false: the DDS defaults)'),

@@ -71,3 +71,8 @@ def confidence_fusion(args: Optional[List[str]] = None) -> None:
 def overlay(args: Optional[List[str]] = None) -> None:
     """Run the overlay node."""
     _run('overlay_node', args)
+
+
+def results(args: Optional[List[str]] = None) -> None:
+    """Run window_sync, emotion_vit and confidence_fusion in one process."""
+    _run('results_node', args)

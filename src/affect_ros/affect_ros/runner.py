@@ -25,7 +25,7 @@ parameter or an unusable model exits 1 once, with the reason.
 """
 
 import sys
-from typing import Callable, List, Optional
+from typing import Callable, List, Optional, Sequence
 
 from affect_core.errors import AffectError
 from affect_ros.lifecycle import StageLifecycleNode
@@ -41,14 +41,26 @@ STOP_POLL_S = 0.1
 
 def run_node(factory: Callable[[], Node], args: Optional[List[str]] = None) -> None:
     """Initialise rclpy, spin the node until a stop is asked, and wind it down cleanly."""
+    run_nodes((factory,), args)
+
+
+def run_nodes(factories: Sequence[Callable[[], Node]],
+              args: Optional[List[str]] = None) -> None:
+    """
+    Run several nodes in one process on one executor, wound down in reverse order.
+
+    One thread takes each node's callbacks in turn: a message from one to the next is
+    handled without waking another process.
+    """
     STOP.install()
     rclpy.init(args=args, signal_handler_options=SignalHandlerOptions.NO)
     executor = SingleThreadedExecutor()
-    node = None
+    nodes: List[Node] = []
     failed = False
     try:
-        node = factory()
-        executor.add_node(node)
+        for factory in factories:
+            nodes.append(factory())
+            executor.add_node(nodes[-1])
         while not STOP.requested and rclpy.ok():
             executor.spin_once(timeout_sec=STOP_POLL_S)
     except (KeyboardInterrupt, ExternalShutdownException):
@@ -58,7 +70,7 @@ def run_node(factory: Callable[[], Node], args: Optional[List[str]] = None) -> N
         rclpy.logging.get_logger('affect').fatal(str(err))
         failed = True
     finally:
-        if node is not None:
+        for node in reversed(nodes):
             if STOP.requested:
                 node.get_logger().info(f'{STOP.name}: shutting down')
             _wind_down(node)
