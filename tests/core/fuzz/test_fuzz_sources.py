@@ -26,7 +26,8 @@ from hypothesis.extra import numpy as hnp
 from affect_core.errors import SourceError
 from affect_core.sinks.sensor_bag import SensorBagWriter
 from affect_core.sources.base import SensorFrame
-from affect_core.sources.concrete import IR_TOPIC, BagSource, FramesSource
+from affect_core.sources.bag import IR_TOPIC, BagSource
+from affect_core.sources.concrete import FramesSource
 from affect_core.types import ENCODING_DTYPES, CameraModel, ImageFrame, StereoFrame
 
 from tests.fuzzing import fuzz_target, scratch_dir

@@ -27,7 +27,7 @@ from typing import Any
 from affect_core.calibration import Calibration
 from affect_core.sinks.bag import McapRecording
 from affect_core.sources.base import SensorFrame, Source
-from affect_core.sources.concrete import (
+from affect_core.sources.bag import (
     IR_INFO_TOPIC,
     IR_TOPIC,
     LEFT_INFO_TOPIC,
