@@ -167,3 +167,31 @@ def test_frontier_curves_feed_the_claims_table_and_the_report(tmp_path: Path) ->
                      str(tmp_path / "results")]) == 0
     text = (tmp_path / "page" / "index.html").read_text(encoding="utf-8")
     assert text.count("data-kind='frontier'") == 1 and "synthetic faces" in text
+
+
+def _training(stopped: int, predicted_b: list[int]) -> dict:
+    """Make a training result whose ViT stopped at ``stopped`` of 40 epochs."""
+    truth = [0, 1, 2, 0, 1, 2] * 20
+
+    def arm(epochs: int, predicted: list[int], seconds: float) -> dict:
+        return {"epochs_run": epochs, "test_truth": truth, "test_predicted": predicted,
+                "test_top2": [int(p == t) for p, t in zip(predicted, truth)],
+                "train_s": seconds}
+
+    return {"kind": "training", "profile": "full", "data": "closed form",
+            "arms": {"vit": arm(stopped, truth, 20.0),
+                     "no_early_stop": arm(40, predicted_b, 50.0)}}
+
+
+def test_early_stopping_row_says_when_the_weights_are_the_same() -> None:
+    truth = [0, 1, 2, 0, 1, 2] * 20
+    same = claims._early_stop_row(_training(16, truth))
+    assert same.verdict == claims.NOT_REPRODUCED and "+0.000" in same.ours
+    assert "same best-validation weights" in same.why and "20 s against 50 s" in same.why
+    assert "stopped at epoch 16 of 40" in same.data
+    never = claims._early_stop_row(_training(40, truth))
+    assert never.verdict == claims.NOT_MEASURABLE and "never stopped" in never.why
+    # A different model: the top-2 difference is read with its interval.
+    worse = [(t + 1) % 3 if i % 4 == 0 else t for i, t in enumerate(truth)]
+    differ = claims._early_stop_row(_training(16, worse))
+    assert "same best-validation weights" not in differ.why and "+0.250" in differ.ours

@@ -206,7 +206,14 @@ def _early_stop_row(training: dict[str, Any] | None) -> ClaimRow:
         return replace(row, verdict=NOT_MEASURABLE,
                        why=f"patience 3 never stopped the run: both arms trained all {full} "
                            "epochs and kept the same weights")
-    return replace(row, data=row.data + f"; patience 3 stopped at epoch {stopped} of {full}")
+    row = replace(row, data=row.data + f"; patience 3 stopped at epoch {stopped} of {full}")
+    a, b = training["arms"]["vit"], training["arms"]["no_early_stop"]
+    if a["test_predicted"] == b["test_predicted"]:
+        return replace(row, why=row.why + (
+            f"; both arms kept the same best-validation weights (affect train keeps them "
+            f"either way), so early stopping changed only the training time: "
+            f"{a['train_s']:.0f} s against {b['train_s']:.0f} s"))
+    return row
 
 
 def _dino_row(training: dict[str, Any] | None) -> ClaimRow:
