@@ -208,11 +208,11 @@ def _early_stop_row(training: dict[str, Any] | None) -> ClaimRow:
                            "epochs and kept the same weights")
     row = replace(row, data=row.data + f"; patience 3 stopped at epoch {stopped} of {full}")
     a, b = training["arms"]["vit"], training["arms"]["no_early_stop"]
-    if a["test_predicted"] == b["test_predicted"]:
+    if a["test_predicted"] == b["test_predicted"]:  # the same weights, kept either way
         return replace(row, why=row.why + (
-            f"; both arms kept the same best-validation weights (affect train keeps them "
-            f"either way), so early stopping changed only the training time: "
-            f"{a['train_s']:.0f} s against {b['train_s']:.0f} s"))
+            "; both arms kept the same best-validation weights (affect train keeps them "
+            f"either way), so early stopping changed only how long it trained: {stopped} "
+            f"epochs against {full}"))
     return row
 
 
