@@ -69,12 +69,11 @@ RAW_TOPICS = {
     '/affect/face_windows': (FaceWindow, RESULTS_QOS),
     '/affect/window_predictions': (WindowPrediction, RESULTS_QOS),
 }
-# IR receipt times kept to match /emotion windows to the frame that closed them.
-IR_HISTORY_S = 30.0
+# Receipt times kept per topic (IR frames, tracker outputs, windows, predictions) to match
+# each /emotion to the frames and stage outputs behind it: 30 s of 120 fps frames.
+RECEIPTS_KEPT = 3600
 # The hops of a window's path, each ended by the receipt of that stage's output.
 HOPS = ('face_tracker', 'window_sync', 'emotion_vit', 'confidence_fusion')
-# Receipts kept per intermediate topic (by stamp, and person for windows): 30 s of frames.
-RECEIPTS_KEPT = 3600
 
 
 def percentile(values: Sequence[float], fraction: float) -> float:
@@ -113,6 +112,32 @@ def header_and_person(raw: bytes) -> Tuple[int, str]:
     return header_stamp_ns(raw), raw[offset + 4:offset + 3 + length].decode('utf-8')
 
 
+class ReceiptHistory:
+    """Receipt times of a stream's messages in stamp order, looked up by stamp."""
+
+    def __init__(self) -> None:
+        self._stamps_ns: List[int] = []
+        self._receipts_ns: List[int] = []
+
+    def add(self, stamp_ns: int, receipt_ns: int) -> bool:
+        """Keep one receipt; a stamp not after the last (a restarted stream) is refused."""
+        if self._stamps_ns and stamp_ns <= self._stamps_ns[-1]:
+            return False
+        self._stamps_ns.append(stamp_ns)
+        self._receipts_ns.append(receipt_ns)
+        if len(self._stamps_ns) > 2 * RECEIPTS_KEPT:
+            del self._stamps_ns[:RECEIPTS_KEPT]
+            del self._receipts_ns[:RECEIPTS_KEPT]
+        return True
+
+    def first_at_or_after(self, stamp_ns: int) -> Optional[Tuple[int, int]]:
+        """Return (stamp, receipt) of the first message stamped at or after ``stamp_ns``."""
+        index = bisect.bisect_left(self._stamps_ns, stamp_ns)
+        if index == len(self._stamps_ns):
+            return None
+        return self._stamps_ns[index], self._receipts_ns[index]
+
+
 def _keep(receipts: Dict[Any, int], key: Any, now_ns: int) -> None:
     """Keep the first receipt of ``key``, dropping the oldest beyond RECEIPTS_KEPT."""
     receipts.setdefault(key, now_ns)
@@ -136,8 +161,7 @@ class GraphProbe(Node):
         self._images = images
         self.measuring = False
         self.counts: Dict[str, int] = {}
-        self._ir_stamps_ns: List[int] = []
-        self._ir_receipts_ns: List[int] = []
+        self._ir = ReceiptHistory()
         self._first_ir: Optional[tuple] = None
         self._last_ir: Optional[tuple] = None
         self.emotions_seen = 0
@@ -150,8 +174,7 @@ class GraphProbe(Node):
         self.hop_ns: Dict[str, List[int]] = {hop: [] for hop in HOPS}
         self.windows_without_hops = 0
         self.split_total_ns: List[int] = []  # closing frame -> /emotion of the split windows
-        self._faces_stamps_ns: List[int] = []  # in order, with their receipts
-        self._faces_receipts_ns: List[int] = []
+        self._faces = ReceiptHistory()
         # (window end stamp, person_id) -> receipt, per topic.
         self._window_receipts: Dict[Tuple[int, str], int] = {}
         self._prediction_receipts: Dict[Tuple[int, str], int] = {}
@@ -181,24 +204,16 @@ class GraphProbe(Node):
         now_ns = time.time_ns()
         self._count(topic)
         if topic == '/affect/faces':
-            stamp_ns = header_stamp_ns(raw)
-            if self._faces_stamps_ns and stamp_ns <= self._faces_stamps_ns[-1]:
-                return  # a restarted stream: keep the history monotonic
-            self._faces_stamps_ns.append(stamp_ns)
-            self._faces_receipts_ns.append(now_ns)
-            if len(self._faces_stamps_ns) > 2 * RECEIPTS_KEPT:
-                del self._faces_stamps_ns[:RECEIPTS_KEPT]
-                del self._faces_receipts_ns[:RECEIPTS_KEPT]
+            self._faces.add(header_stamp_ns(raw), now_ns)
         else:
             _keep(self._window_receipts if topic == '/affect/face_windows'
                   else self._prediction_receipts, header_and_person(raw), now_ns)
 
     def _hops(self, closing_stamp_ns: int, closing_receipt_ns: int, key: Tuple[int, str],
               now_ns: int) -> None:
-        index = bisect.bisect_left(self._faces_stamps_ns, closing_stamp_ns)
-        faces_ns = (self._faces_receipts_ns[index] if index < len(self._faces_stamps_ns)
-                    else None)
-        receipts = [closing_receipt_ns, faces_ns, self._window_receipts.get(key),
+        faces = self._faces.first_at_or_after(closing_stamp_ns)
+        receipts = [closing_receipt_ns, faces[1] if faces else None,
+                    self._window_receipts.get(key),
                     self._prediction_receipts.get(key), now_ns]
         if any(r is None for r in receipts):
             self.windows_without_hops += 1
@@ -213,13 +228,8 @@ class GraphProbe(Node):
             return
         now_ns = time.time_ns()
         stamp_ns = header_stamp_ns(raw)
-        if self._ir_stamps_ns and stamp_ns <= self._ir_stamps_ns[-1]:
+        if not self._ir.add(stamp_ns, now_ns):
             return  # a restarted rig: keep the history monotonic
-        self._ir_stamps_ns.append(stamp_ns)
-        self._ir_receipts_ns.append(now_ns)
-        if len(self._ir_stamps_ns) > 2 * 120 * IR_HISTORY_S:
-            del self._ir_stamps_ns[:120 * int(IR_HISTORY_S)]
-            del self._ir_receipts_ns[:120 * int(IR_HISTORY_S)]
         if self.measuring:
             self.counts[topic] += 1
             self.ir_arrival_ns.append(now_ns - stamp_ns)
@@ -237,11 +247,10 @@ class GraphProbe(Node):
         self.frames_expected += int(msg.frames_expected)
         end_ns = msg.header.stamp.sec * 1_000_000_000 + msg.header.stamp.nanosec
         self.stamp_latency_ns.append(now_ns - end_ns)
-        index = bisect.bisect_left(self._ir_stamps_ns, end_ns + self._lateness_ns)
-        if index < len(self._ir_stamps_ns):
-            self.graph_latency_ns.append(now_ns - self._ir_receipts_ns[index])
-            self._hops(self._ir_stamps_ns[index], self._ir_receipts_ns[index],
-                       (end_ns, msg.person_id), now_ns)
+        closing = self._ir.first_at_or_after(end_ns + self._lateness_ns)
+        if closing is not None:
+            self.graph_latency_ns.append(now_ns - closing[1])
+            self._hops(*closing, (end_ns, msg.person_id), now_ns)
         else:
             self.unmatched_windows += 1
 
