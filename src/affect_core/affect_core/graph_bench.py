@@ -329,6 +329,10 @@ def _goal(value: float, goal: float, at_least: bool) -> str:
     return "meets the goal" if met else "misses the goal"
 
 
+def _percentiles(figures: dict[str, float], width: int) -> str:
+    return ", ".join(f"{q} {figures[q]:{width}.1f}" for q in ("p50", "p95", "p99", "max")) + " ms"
+
+
 def format_graph_bench(result: GraphBenchResult) -> str:
     """Print the figures against the goals, the rate per topic and the CPU per process."""
     lines = [f"affect bench graph: {result.what}"]
@@ -348,22 +352,18 @@ def format_graph_bench(result: GraphBenchResult) -> str:
                             result.ir_arrival_ms if stamped else {})):
         if not latency:
             continue
-        lines.append(f"  latency, {label}: p50 {latency['p50']:.1f}, p95 {latency['p95']:.1f}"
-                     f", p99 {latency['p99']:.1f}, max {latency['max']:.1f} ms "
+        lines.append(f"  latency, {label}: {_percentiles(latency, 0)} "
                      f"({latency['count']:.0f} messages)")
     if result.hops_ms:
         lines.append("    split by stage, each hop ended by the probe's receipt of that "
                      "stage's output (its work, queueing and one delivery):")
         for hop, figures in result.hops_ms.items():
             if figures.get("count"):
-                lines.append(f"      {hop:<18} p50 {figures['p50']:6.1f}, p95 "
-                             f"{figures['p95']:6.1f}, p99 {figures['p99']:6.1f}, max "
-                             f"{figures['max']:6.1f} ms")
+                lines.append(f"      {hop:<18} {_percentiles(figures, 6)}")
         total = result.split_total_ms
         if total.get("count"):
-            lines.append(f"      {'all, these windows':<18} p50 {total['p50']:6.1f}, p95 "
-                         f"{total['p95']:6.1f}, p99 {total['p99']:6.1f}, max "
-                         f"{total['max']:6.1f} ms ({total['count']:.0f} windows)")
+            lines.append(f"      {'all, these windows':<18} {_percentiles(total, 6)} "
+                         f"({total['count']:.0f} windows)")
     which, latency = (("header stamp", result.emotion_latency_ms) if stamped
                       else ("closing frame's receipt", result.graph_latency_ms))
     p99 = latency.get("p99", math.nan)
