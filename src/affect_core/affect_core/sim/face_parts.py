@@ -12,13 +12,14 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""The parts of a face that are not plain skin: eyes, mouth, folds and glasses.
+"""The parts of a face that are not plain skin: eyes, lashes, mouth, folds and glasses.
 
 Eyes sit behind the lid openings and look at the camera: sclera, iris, a pupil that is
 dark, or bright when the illuminator is within ~2 degrees of the lens axis as seen from
-the eye (retro-reflection), and a specular corneal glint. Behind the lips: a dark mouth
-with upper and lower teeth. Folds (nasolabial, frown, forehead, nose) darken the skin as
-the action units that make them grow. Glasses add rims, temples and lens glare. Each
+the eye (retro-reflection), and a specular corneal glint. Lashes are thin dark lines
+along the lid margins wherever the lids are. Behind the lips: a dark mouth with upper
+and lower teeth. Folds (nasolabial, frown, forehead, nose) darken the skin as the action
+units that make them grow. Glasses add rims, temples and lens glare. Each
 works on points of the face in the head frame (what affect_core.sim.face_render
 interpolates per pixel) so it moves with the face.
 """
@@ -85,6 +86,47 @@ def creases(head: HeadState, xyz_head: npt.NDArray[np.float32]) -> npt.NDArray[n
             # Folds fade towards their ends.
             line = np.exp(-0.5 * (d / (half_width_m * s)) ** 2) * np.sin(np.pi * t) ** 0.5
             factor[near] *= (1.0 - strength * line).astype(np.float32)
+    return factor
+
+
+# Lash lines along the lid margins: (darkness, half-width in metres) of the upper and the
+# lower lid's. Drawn per pixel along each margin where the lid is now, so a shut eye
+# shows one thin dark line under bright lid skin, as a real closed eye does.
+LASHES = ((0.6, 0.0007), (0.3, 0.0004))
+
+
+def _lid_margins(head: HeadState) -> list[npt.NDArray[np.float64]]:
+    """Each lid margin as a polyline (corner, lid, corner) in the head frame, x and y."""
+    mesh = face_mesh()
+    v = head.vertices_head_m
+    out = []
+    for side, ring in (("r", mesh.eye_r), ("l", mesh.eye_l)):
+        x = mesh.vertices_m[ring, 0]
+        left, right = int(ring[np.argmin(x)]), int(ring[np.argmax(x)])
+        for lid in mesh.lids(side):
+            out.append(v[[left, *lid.tolist(), right], :2])
+    return out
+
+
+def lash_lines(head: HeadState, xyz_head: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
+    """Albedo factor of the lashes at the given face points (1 away from the lid margins)."""
+    factor = np.ones(len(xyz_head), np.float32)
+    s = head.identity.scale
+    for k, line in enumerate(_lid_margins(head)):
+        darkness, half_width_m = LASHES[k % 2]
+        reach = 4.0 * half_width_m * s
+        lo, hi = line.min(axis=0) - reach, line.max(axis=0) + reach
+        near = np.flatnonzero((xyz_head[:, 0] > lo[0]) & (xyz_head[:, 0] < hi[0])
+                              & (xyz_head[:, 1] > lo[1]) & (xyz_head[:, 1] < hi[1]))
+        if not len(near):
+            continue
+        xy = xyz_head[near, :2].astype(np.float64)
+        a, ab = line[:-1], np.diff(line, axis=0)
+        t = np.clip(np.einsum("psk,sk->ps", xy[:, None, :] - a[None], ab)
+                    / np.maximum(np.einsum("sk,sk->s", ab, ab), 1e-12), 0.0, 1.0)
+        d = np.linalg.norm(xy[:, None, :] - (a[None] + t[..., None] * ab[None]), axis=2)
+        strength = darkness * np.exp(-0.5 * (d.min(axis=1) / (half_width_m * s)) ** 2)
+        factor[near] *= (1.0 - strength).astype(np.float32)
     return factor
 
 

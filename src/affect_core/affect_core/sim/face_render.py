@@ -38,7 +38,8 @@ import numpy as np
 import numpy.typing as npt
 
 from affect_core.sim.face_geometry import EYE_L, EYE_R, MOUTH, face_mesh
-from affect_core.sim.face_parts import creases, draw_glasses, eye_albedo, glints, mouth_albedo
+from affect_core.sim.face_parts import (creases, draw_glasses, eye_albedo, glints, lash_lines,
+                                        mouth_albedo)
 from affect_core.sim.face_model import NAMES_FROM_MESH, Identity, landmark_index
 from affect_core.sim.raster import rasterize
 from affect_core.sim.render import HeadState, draw_occluder, motion_blur
@@ -61,7 +62,7 @@ class HeadPatch:
 
 @lru_cache(maxsize=1)
 def _region_weights() -> dict[str, npt.NDArray[np.float64]]:
-    """Per-vertex weights of the darker parts of a face (brows, lashes, lips, nostrils)."""
+    """Per-vertex weights of the darker parts of a face (brows, lips, nostrils)."""
     mesh = face_mesh()
     v = mesh.vertices_m
 
@@ -74,7 +75,6 @@ def _region_weights() -> dict[str, npt.NDArray[np.float64]]:
     moustache = (v[:, 1] > 0.045) & (v[:, 1] < 0.065) & (np.abs(v[:, 0]) < 0.03)
     return {
         "brows": np.max([near(ring, 0.004) for ring in mesh.brows.values()], axis=0),
-        "lashes": np.maximum(near(mesh.eye_r, 0.0025), near(mesh.eye_l, 0.0025)),
         "lips": np.maximum(0.3 * near(mesh.lips_outer, 0.004),
                            0.35 * near(mesh.lips_inner, 0.005)),
         "nostrils": near(np.array([98, 327, 240, 460, 64, 294]), 0.004),
@@ -87,7 +87,7 @@ def _vertex_albedo(identity: Identity) -> npt.NDArray[np.float32]:
     """Per-vertex (albedo factor, beard weight) of ``identity`` on its skin."""
     w = _region_weights()
     factor = np.minimum.reduce([1.0 - identity.brow_darkness * w["brows"],
-                                1.0 - 0.55 * w["lashes"], 1.0 - w["lips"],
+                                1.0 - w["lips"],
                                 1.0 - 0.35 * w["nostrils"]])
     beard = w["beard"] if identity.facial_hair else np.zeros_like(factor)
     return np.stack([factor, beard], axis=1).astype(np.float32)
@@ -237,6 +237,7 @@ def draw_head(head: HeadState, camera: CameraModel, illuminator_m: npt.NDArray[n
         mouth = material == MOUTH
         if shade_eyes and np.any(eye):
             base[eye] = eye_albedo(head, xyz_head[eye], material[eye], illuminator_m)
+        base = base * lash_lines(head, xyz_head)  # over the lids' skin and the eyes' rims
         if np.any(mouth):
             base[mouth] = mouth_albedo(head, xyz_head[mouth])
             cos[mouth] = np.maximum(cos[mouth], 0.6)
