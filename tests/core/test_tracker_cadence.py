@@ -96,6 +96,32 @@ def test_a_face_that_appears_is_found_within_landmark_detect_every_n_frames() ->
     assert counts[found:] == [2] * (len(counts) - found)
 
 
+def test_a_face_the_whole_frame_pass_misses_stays_tracked_by_its_landmarks() -> None:
+    frames = list(photo_frames(1, 2.0))
+    tracker = _tracker(landmark_detect_every_n=30)
+    detect = tracker.detector.detect
+    # The first whole-frame pass finds the face, every later one misses it.
+    tracker.detector.detect = lambda image: (detect(image) if tracker.stats.detector_runs <= 1
+                                             else [])
+    faces = [tracker.process(ir, depth).faces for ir, depth in frames]
+    assert all(len(f) == 1 for f in faces)
+    assert {f[0].person_id for f in faces} == {"p1"} and tracker.stats.tracks_started == 1
+    # One pass per 30 frames, each miss kept by the landmarks; no pass on every frame.
+    assert tracker.stats.detector_runs == math.ceil(len(frames) / 30)
+    assert tracker.stats.faces_kept_by_landmarks == tracker.stats.detector_runs - 1
+
+
+def test_a_face_that_leaves_ends_its_track_though_the_landmarks_follow_it() -> None:
+    frames = _two_faces_from(1000, 90)  # one face only
+    blank = [ImageFrame(f.stamp_ns + int(0.75e9), f.frame_id, f.encoding,
+                        np.full_like(f.data, 3000)) for f in frames[:60]]
+    tracker = _tracker(landmark_detect_every_n=30)
+    counts = [len(tracker.process(ir).faces) for ir in frames + blank]
+    assert counts[:90] == [1] * 90
+    # The landmark model's face-presence score ends it at once, not a whole-frame pass.
+    assert counts[91:] == [0] * (len(counts) - 91)
+
+
 def test_irises_run_every_nth_landmark_frame_and_pupils_hold_in_between() -> None:
     frames = list(photo_frames(1, 1.5))
     tracker = _tracker(iris_every_n=4)

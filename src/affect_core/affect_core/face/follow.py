@@ -34,7 +34,8 @@ import numpy.typing as npt
 from affect_core.face.detect import Detection, iou
 from affect_core.face.detectors import FaceDetector
 from affect_core.face.landmarks import FaceLandmarks, Landmarker
-from affect_core.face.track_state import FaceTrackerConfig, Track, box_centre, box_tuple
+from affect_core.face.track_state import (FaceTrackerConfig, Track, TrackerStats, box_centre,
+                                          box_tuple)
 from affect_core.sim.face_geometry import LANDMARK_NAMES, names_from_mesh
 
 # The eye corners and lids: the points an eye-contour model refines.
@@ -50,6 +51,7 @@ class Follower:
     follow_detector: FaceDetector
     _pool: ThreadPoolExecutor | None
     _need_detect: bool
+    stats: TrackerStats
 
     def _follow(self, image: npt.NDArray[np.generic], stamp_ns: int, live: list[Track]
                 ) -> list[tuple[Detection, Track, FaceLandmarks | None]]:
@@ -88,6 +90,27 @@ class Follower:
                 continue
             result.append((found[0], track, found[1]))
         return result
+
+    def _follow_missed(self, image: npt.NDArray[np.generic], stamp_ns: int, live: list[Track],
+                       detected: list[tuple[Detection, Track, FaceLandmarks | None]]
+                       ) -> list[tuple[Detection, Track, FaceLandmarks | None]]:
+        """Follow by their landmarks the live tracks a whole-frame pass did not find.
+
+        A whole-frame detector misses a face now and then (BlazeFace without tiles, at its
+        smallest faces, when the mouth opens wide) that the landmark model following it
+        still sees. As in MediaPipe's own face tracking, the landmark model's face-presence
+        score keeps the track: dropping it would lose the person and put the detector on
+        every frame until it found them again.
+        """
+        if self.landmarker is None:
+            return []
+        claimed = {id(track) for _, track, _ in detected}
+        missed = [t for t in live if id(t) not in claimed and t.anchor_offset_px is not None]
+        if not missed:
+            return []
+        followed = self._follow(image, stamp_ns, missed)
+        self.stats.faces_kept_by_landmarks += len(followed)
+        return followed
 
     def _landmarks_in_parallel(self, image: npt.NDArray[np.generic], stamp_ns: int,
                                live: list[Track]) -> dict[int, Future[Any]]:

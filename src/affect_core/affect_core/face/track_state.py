@@ -194,6 +194,7 @@ class TrackerStats:
     tracks_reidentified: int = 0
     tracks_lost: int = 0
     detector_runs: int = 0
+    faces_kept_by_landmarks: int = 0  # faces a whole-frame pass missed, followed on
     rejected_frames: int = 0
     frames_out_of_order: int = 0
     clock_resets: int = 0

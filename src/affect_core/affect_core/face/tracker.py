@@ -148,15 +148,18 @@ class FaceTracker(Follower):
         self._since_detect_n = 0 if full else self._since_detect_n + 1
         self._last_stamp_ns = stamp
         self._need_detect = False
+        followed = []
         if full:
             self.stats.detector_runs += 1
             pairs = self._assign(self.detector.detect(ir.data), stamp, live, ir.data)
-        else:
-            pairs = self._follow(ir.data, stamp, live)
-        if full:
             for det, track, _ in pairs:
                 track.detected_size_px = (float(det.box_px[2]), float(det.box_px[3]))
-        faces = [self._observe(ir, det, track, depth, lm, full) for det, track, lm in pairs]
+            followed = self._follow_missed(ir.data, stamp, live, pairs)
+        else:
+            pairs, followed = [], self._follow(ir.data, stamp, live)
+        faces = ([self._observe(ir, det, track, depth, lm, True) for det, track, lm in pairs]
+                 + [self._observe(ir, det, track, depth, lm, False)
+                    for det, track, lm in followed])
         if not faces:
             self.stats.frames_without_face += 1
         return FaceFrame(stamp, ir.frame_id, faces, depth is not None)
