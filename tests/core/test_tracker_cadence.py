@@ -145,6 +145,41 @@ def test_irises_run_every_nth_landmark_frame_and_pupils_hold_in_between() -> Non
     assert every_frame.landmarker._run_iris.calls == 40
 
 
+def test_irises_run_on_every_frame_of_a_blink_and_the_blink_is_found() -> None:
+    from affect_core.sim.face_model import expressive_vertices_m, rotation_matrix, sample_identity
+    from affect_core.sim.render import HeadState, Lighting
+    from affect_core.sim.scene import SceneRenderer
+
+    renderer = SceneRenderer(640, 480, 560.0, 0.05, 3.0, 3)
+    identity = sample_identity(np.random.default_rng(5), 0, "high_reflectance")
+    # 1.5 s open (the open-eye reference settles), a 100 ms blink: 3 frames closing, 6
+    # shut, 3 opening; then open again.
+    closure = [0.0] * 180 + [0.33, 0.67] + [1.0] * 7 + [0.67, 0.33] + [0.0] * 30
+    tracker = FaceTracker(FaceTrackerConfig.from_params(
+        {"detector": "blazeface_whole", "landmarker": "mesh", "iris_every_n": 4}),
+        renderer.ir_camera)
+    irises = _Counting(tracker.landmarker._run_iris)
+    tracker.landmarker._run_iris = irises
+    ran, blinks, openness = [], [], []
+    for i, shut in enumerate(closure):
+        head = HeadState(identity, expressive_vertices_m(identity, {"blink": shut}),
+                         rotation_matrix(0.0, 0.0, 0.0), np.array([0.0, 0.0, 0.9]),
+                         action_units={"blink": shut})
+        ir = renderer.render_ir([head], Lighting(ambient=0.05, exposure_gain=1.0),
+                                np.random.default_rng(i))
+        before = irises.calls
+        faces = tracker.process(ImageFrame(int(i * 1e9 / 120), "ir_camera_optical_frame",
+                                           "mono16", ir)).faces
+        ran.append(irises.calls > before)
+        blinks.append(len(faces) == 1 and faces[0].eyes.blink)
+        openness.append(faces[0].eyes.openness if faces else float("nan"))
+    shut_frames = [i for i, c in enumerate(closure) if c == 1.0]
+    # Once the closing lids are seen, every frame until they reopen runs the iris model.
+    assert all(ran[i] for i in shut_frames[1:]), openness[178:200]
+    assert sum(ran[:170]) <= math.ceil(170 / 4) + 1
+    assert sum(blinks) == 1 and blinks.index(True) > shut_frames[-1]
+
+
 def test_the_bench_rows_run_the_models_as_configured() -> None:
     splits, model_ms = bench_real_face(0.5, (1,))
     by_name = {s.name: s for s in splits}

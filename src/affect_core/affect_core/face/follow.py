@@ -41,6 +41,7 @@ from affect_core.sim.face_geometry import LANDMARK_NAMES, names_from_mesh
 # The eye corners and lids: the points an eye-contour model refines.
 _EYE_ROWS = [i for i, name in enumerate(LANDMARK_NAMES) if name.startswith("eye_")]
 _MESH_EYES = names_from_mesh()[_EYE_ROWS]
+IRIS_EVERY_FRAME_BELOW = 0.85  # eye openness under which the iris model runs every frame
 
 
 class Follower:
@@ -159,11 +160,16 @@ class Follower:
         In between, the face's last irises stand in: only their radius is used (pupil
         size), and a pupil changes over hundreds of milliseconds, not between frames. The
         eye points the iris model refined (the mesh barely follows a closing lid) stand in
-        too, as their last offset from the mesh's own eye points.
+        too, as their last offset from the mesh's own eye points. While the eyes are
+        closing or shut (openness below IRIS_EVERY_FRAME_BELOW) the iris model runs on
+        every frame: a blink's lids are shut for under 100 ms, which every 4th frame
+        samples two or three times, part-way.
         """
         assert self.landmarker is not None
+        closing = track.last_eyes.openness < IRIS_EVERY_FRAME_BELOW  # False while NaN
         located = self.landmarker.locate(
-            image, box_px, iris=track.since_iris_n % self.config.iris_every_n == 0)
+            image, box_px,
+            iris=closing or track.since_iris_n % self.config.iris_every_n == 0)
         if located is None:
             return None
         track.since_iris_n += 1
