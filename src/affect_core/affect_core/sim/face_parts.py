@@ -26,6 +26,8 @@ interpolates per pixel) so it moves with the face.
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import cv2
 import numpy as np
 import numpy.typing as npt
@@ -95,38 +97,49 @@ def creases(head: HeadState, xyz_head: npt.NDArray[np.float32]) -> npt.NDArray[n
 LASHES = ((0.6, 0.0007), (0.3, 0.0004))
 
 
-def _lid_margins(head: HeadState) -> list[npt.NDArray[np.float64]]:
-    """Each lid margin as a polyline (corner, lid, corner) in the head frame, x and y."""
+@lru_cache(maxsize=1)
+def _margin_vertices() -> tuple[tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]], ...]:
+    """Per eye, its upper and lower lid margin's vertices (corner, lid, corner)."""
     mesh = face_mesh()
-    v = head.vertices_head_m
     out = []
     for side, ring in (("r", mesh.eye_r), ("l", mesh.eye_l)):
         x = mesh.vertices_m[ring, 0]
         left, right = int(ring[np.argmin(x)]), int(ring[np.argmax(x)])
-        for lid in mesh.lids(side):
-            out.append(v[[left, *lid.tolist(), right], :2])
-    return out
+        upper, lower = (np.array([left, *lid.tolist(), right]) for lid in mesh.lids(side))
+        out.append((upper, lower))
+    return tuple(out)
+
+
+def _distance_to_polyline(xy: npt.NDArray[np.float64],
+                          line: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+    """Distance of each point to the nearest segment of ``line`` (both x, y)."""
+    a, ab = line[:-1], np.diff(line, axis=0)
+    rel = xy[:, None, :] - a[None]
+    t = np.clip((rel * ab).sum(axis=2) / np.maximum((ab * ab).sum(axis=1), 1e-12), 0.0, 1.0)
+    gap = rel - t[..., None] * ab[None]
+    return np.sqrt((gap * gap).sum(axis=2).min(axis=1))
 
 
 def lash_lines(head: HeadState, xyz_head: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
     """Albedo factor of the lashes at the given face points (1 away from the lid margins)."""
     factor = np.ones(len(xyz_head), np.float32)
     s = head.identity.scale
-    for k, line in enumerate(_lid_margins(head)):
-        darkness, half_width_m = LASHES[k % 2]
-        reach = 4.0 * half_width_m * s
-        lo, hi = line.min(axis=0) - reach, line.max(axis=0) + reach
+    v = head.vertices_head_m
+    reach = 4.0 * max(half_width_m for _, half_width_m in LASHES) * s
+    for lids in _margin_vertices():
+        lines = [v[indices, :2] for indices in lids]
+        both = np.concatenate(lines)
+        lo, hi = both.min(axis=0) - reach, both.max(axis=0) + reach
         near = np.flatnonzero((xyz_head[:, 0] > lo[0]) & (xyz_head[:, 0] < hi[0])
                               & (xyz_head[:, 1] > lo[1]) & (xyz_head[:, 1] < hi[1]))
         if not len(near):
             continue
         xy = xyz_head[near, :2].astype(np.float64)
-        a, ab = line[:-1], np.diff(line, axis=0)
-        t = np.clip(np.einsum("psk,sk->ps", xy[:, None, :] - a[None], ab)
-                    / np.maximum(np.einsum("sk,sk->s", ab, ab), 1e-12), 0.0, 1.0)
-        d = np.linalg.norm(xy[:, None, :] - (a[None] + t[..., None] * ab[None]), axis=2)
-        strength = darkness * np.exp(-0.5 * (d.min(axis=1) / (half_width_m * s)) ** 2)
-        factor[near] *= (1.0 - strength).astype(np.float32)
+        shade = np.ones(len(near))
+        for (darkness, half_width_m), line in zip(LASHES, lines):
+            d = _distance_to_polyline(xy, line) / (half_width_m * s)
+            shade *= 1.0 - darkness * np.exp(-0.5 * d * d)
+        factor[near] = shade.astype(np.float32)
     return factor
 
 
