@@ -26,7 +26,9 @@ Per frame:
    fills half of that window, so one small pass finds it). With ``landmark_every_n``
    above 1 the landmark model runs on each face only every N frames; in between, the face
    and its landmarks move on by the track's velocity (no model, no detector) and eye
-   features keep their last value.
+   features keep their last value. A face the landmark model follows that a whole-frame
+   pass misses is followed on (``faces_kept_by_landmarks``) while the model's
+   face-presence score holds.
 2. Detections are matched to tracks seen in the last 100 ms by distance to the predicted
    centre. A detection no such track claims is matched to a track lost less than
    ``track_timeout_s`` ago when it is near its last position or where its last velocity
@@ -148,7 +150,7 @@ class FaceTracker(Follower):
         self._since_detect_n = 0 if full else self._since_detect_n + 1
         self._last_stamp_ns = stamp
         self._need_detect = False
-        followed = []
+        followed: list[tuple[Detection, Track, FaceLandmarks | None]] = []
         if full:
             self.stats.detector_runs += 1
             pairs = self._assign(self.detector.detect(ir.data), stamp, live, ir.data)
