@@ -104,11 +104,13 @@ class FaceMesh:
                  and not (corners == "neither" and i in MOUTH_CORNERS)]
         return upper, lower
 
-    def lids(self, side: str) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    def lids(self, side: str, corners: bool = False
+             ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
         """Upper and lower lid vertices of eye ``side`` ("r" or "l"), corner to corner.
 
         Both run from the image-left corner to the image-right corner, so the k-th upper
-        vertex lies above the k-th lower one; corners are in neither.
+        vertex lies above the k-th lower one; corners are in neither, or with ``corners``
+        at both ends of both (each lid's whole margin).
         """
         ring = self.eye_r if side == "r" else self.eye_l
         x = self.vertices_m[ring, 0]
@@ -118,6 +120,8 @@ class FaceMesh:
         other = [ring[(right + k) % n] for k in range(1, (left - right) % n)][::-1]
         if self.vertices_m[one, 1].mean() > self.vertices_m[other, 1].mean():
             one, other = other, one
+        if corners:
+            one, other = ([ring[left], *lid, ring[right]] for lid in (one, other))
         return np.array(one), np.array(other)
 
 

@@ -100,14 +100,7 @@ LASHES = ((0.6, 0.0007), (0.3, 0.0004))
 @lru_cache(maxsize=1)
 def _margin_vertices() -> tuple[tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]], ...]:
     """Per eye, its upper and lower lid margin's vertices (corner, lid, corner)."""
-    mesh = face_mesh()
-    out = []
-    for side, ring in (("r", mesh.eye_r), ("l", mesh.eye_l)):
-        x = mesh.vertices_m[ring, 0]
-        left, right = int(ring[np.argmin(x)]), int(ring[np.argmax(x)])
-        upper, lower = (np.array([left, *lid.tolist(), right]) for lid in mesh.lids(side))
-        out.append((upper, lower))
-    return tuple(out)
+    return tuple(face_mesh().lids(side, corners=True) for side in ("r", "l"))
 
 
 def _distance_to_polyline(xy: npt.NDArray[np.float64],
