@@ -110,7 +110,9 @@ class Follower:
         if not missed:
             return []
         followed = self._follow(image, stamp_ns, missed)
-        self.stats.faces_kept_by_landmarks += len(followed)
+        # Only those the landmarks found; the follow detector may keep others, as between
+        # whole-frame passes.
+        self.stats.faces_kept_by_landmarks += sum(lm is not None for _, _, lm in followed)
         return followed
 
     def _landmarks_in_parallel(self, image: npt.NDArray[np.generic], stamp_ns: int,

@@ -150,7 +150,6 @@ class FaceTracker(Follower):
         self._since_detect_n = 0 if full else self._since_detect_n + 1
         self._last_stamp_ns = stamp
         self._need_detect = False
-        followed: list[tuple[Detection, Track, FaceLandmarks | None]] = []
         if full:
             self.stats.detector_runs += 1
             pairs = self._assign(self.detector.detect(ir.data), stamp, live, ir.data)
