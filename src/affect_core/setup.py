@@ -49,8 +49,8 @@ setup(
                   'onnxscript>=0.1'],
         'report': ['matplotlib>=3.5', 'scipy>=1.7'],
         'frontier': ['minisom>=2.3', 'onnx>=1.15', 'scipy>=1.7'],
-        'test': ['pytest>=7', 'hypothesis>=6', 'scikit-image>=0.19', 'matplotlib>=3.5',
-                 'selenium>=4.10', 'minisom>=2.3'],
+        'test': ['pytest>=7', 'pytest-xdist>=3', 'hypothesis>=6', 'scikit-image>=0.19',
+                 'matplotlib>=3.5', 'selenium>=4.10', 'minisom>=2.3'],
     },
     entry_points={
         'console_scripts': ['affect = affect_core.cli:main'],
