@@ -60,7 +60,8 @@ class FaceTrackerNode(StageLifecycleNode):
                                 lambda: self._stat('frames_depth_invalid'))
         self._diagnostics.drops('frames_out_of_order', lambda: self._stat('frames_out_of_order'))
         for name in ('frames_without_face', 'tracks_started', 'tracks_reidentified',
-                     'frames_without_landmarks', 'faces_kept_by_landmarks', 'clock_resets'):
+                     'frames_without_landmarks', 'faces_kept_by_landmarks', 'faces_found_ahead',
+                     'clock_resets'):
             self._diagnostics.value(name, lambda name=name: self._stat(name))
         self._diagnostics.value('depth_association_restarts', lambda: (
             self._association.restarts if self._association else 0))

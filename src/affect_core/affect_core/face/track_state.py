@@ -67,6 +67,11 @@ PARAMS: tuple[ParamSpec, ...] = (
               choices=LANDMARKER_CHOICES),
     ParamSpec("detect_every_n", 4,
               "run the whole-frame detector every N frames and track in between", 1, 1000),
+    ParamSpec("detect_ahead_frames", 0,
+              "run each periodic whole-frame detection on its own thread and join its faces "
+              "N frames later, following the tracked faces meanwhile (a second core takes "
+              "the pass out of the frames' latency); 0: in the frame, which waits for it. "
+              "Below detect_every_n and landmark_detect_every_n", 0, 999),
     ParamSpec("landmark_detect_every_n", 60,
               "while a landmark model follows every tracked face, run the whole-frame "
               "detector only every N frames, to find new faces (60: 0.5 s at 120 fps)",
@@ -120,6 +125,7 @@ class FaceTrackerConfig:
     depth_max_wait_s: float = 0.0
     landmarker: str = "none"
     detect_every_n: int = 4
+    detect_ahead_frames: int = 0
     landmark_detect_every_n: int = 60
     iris_every_n: int = 4
     landmark_threads: int = 2
@@ -194,6 +200,7 @@ class TrackerStats:
     tracks_reidentified: int = 0
     tracks_lost: int = 0
     detector_runs: int = 0
+    faces_found_ahead: int = 0  # new faces from a detection run ahead, found again in the frame
     faces_kept_by_landmarks: int = 0  # faces a whole-frame pass missed, followed on
     rejected_frames: int = 0
     frames_out_of_order: int = 0

@@ -55,21 +55,22 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 
 import numpy as np
-import numpy.typing as npt
 
-from affect_core.errors import InputError
+from affect_core.errors import ConfigError, InputError
 from affect_core.face import quality
 from affect_core.face.detect import Detection, to_float_image
+from affect_core.face.detect_ahead import DetectAhead
 from affect_core.face.detectors import (
     FaceDetector,
     follow_detector_for,
     make_detector,
     resolve_detector,
 )
+from affect_core.face.follow import Follower
 from affect_core.face.head_pose import landmarks_3d
 from affect_core.face.landmarks import FaceLandmarks, Landmarker
+from affect_core.face.match import Matcher
 from affect_core.face.mesh import make_landmarker
-from affect_core.face.one_euro import OneEuroFilter
 from affect_core.face.track_measures import (
     lighting_score,
     shape_change_explained,
@@ -89,8 +90,6 @@ from affect_core.face.track_state import (  # noqa: F401 - PARAMS re-exported fo
     box_tuple,
     square_crop,
 )
-from affect_core.face.eyes import EyeFeatures
-from affect_core.face.follow import Follower
 from affect_core.types import (
     ENCODING_DTYPES,
     NAN,
@@ -102,7 +101,7 @@ from affect_core.types import (
 )
 
 
-class FaceTracker(Follower):
+class FaceTracker(Follower, Matcher):
     """Per-frame faces with stable ids, head pose, eye features, quality and model crops.
 
     See the module docstring for the method. ``landmarker`` overrides the configured
@@ -130,6 +129,13 @@ class FaceTracker(Follower):
         self._need_detect = True
         self._last_stamp_ns: int | None = None
         self.stats = TrackerStats()
+        self._ahead = (DetectAhead(self.detector, config.detect_ahead_frames)
+                       if config.detect_ahead_frames else None)
+        cadence = min(config.detect_every_n, config.landmark_detect_every_n)
+        if config.detect_ahead_frames >= cadence:
+            raise ConfigError(f"detect_ahead_frames ({config.detect_ahead_frames}) must be "
+                              f"below detect_every_n and landmark_detect_every_n ({cadence}): "
+                              "a pass is joined before the next one starts")
 
     def process(self, ir: ImageFrame, depth: ImageFrame | None = None) -> FaceFrame:
         """Find, track and measure the faces of one IR frame, with its associated depth."""
@@ -149,8 +155,18 @@ class FaceTracker(Follower):
         full = self._need_detect or not live or self._since_detect_n + 1 >= every_n
         self._since_detect_n = 0 if full else self._since_detect_n + 1
         self._last_stamp_ns = stamp
+        ahead = self._ahead.take() if self._ahead is not None else None
+        if full and self._ahead is not None and not self._need_detect and live:
+            # The periodic pass: on its own thread, while the live faces are followed.
+            if not self._ahead.busy:
+                self._ahead.start(ir.data, stamp)
+                self.stats.detector_runs += 1
+            full = False
         self._need_detect = False
         if full:
+            if self._ahead is not None:
+                self._ahead.cancel()  # a face was lost: this pass supersedes the one ahead
+                ahead = None
             self.stats.detector_runs += 1
             pairs = self._assign(self.detector.detect(ir.data), stamp, live, ir.data)
             for det, track, _ in pairs:
@@ -158,6 +174,8 @@ class FaceTracker(Follower):
             followed = self._follow_missed(ir.data, stamp, live, pairs)
         else:
             pairs, followed = [], self._follow(ir.data, stamp, live)
+            if ahead is not None:
+                pairs, followed = self._join_ahead(ir.data, stamp, *ahead, followed)
         faces = ([self._observe(ir, det, track, depth, lm, True) for det, track, lm in pairs]
                  + [self._observe(ir, det, track, depth, lm, False)
                     for det, track, lm in followed])
@@ -217,83 +235,6 @@ class FaceTracker(Follower):
         kept = [t for t in self._tracks if 0 <= stamp_ns - t.last_ns <= timeout_ns]
         self.stats.tracks_lost += len(self._tracks) - len(kept)
         self._tracks = kept
-
-    def _new_track(self, det: Detection, stamp_ns: int) -> Track:
-        c = self.config
-        track = Track(f"p{self._next_id}", np.array(det.box_px, np.float64), stamp_ns,
-                      OneEuroFilter(c.smoothing_min_cutoff_hz, c.smoothing_beta),
-                      OneEuroFilter(c.smoothing_min_cutoff_hz, c.smoothing_beta),
-                      EyeFeatures())
-        self._next_id += 1
-        self.stats.tracks_started += 1
-        self._tracks.append(track)
-        return track
-
-    def _assign(self, detections: list[Detection], stamp_ns: int, live: list[Track],
-                image: npt.NDArray[np.generic]
-                ) -> list[tuple[Detection, Track, FaceLandmarks | None]]:
-        """Greedy nearest-centre matching to live tracks, then re-identification."""
-        # Tracks seen in the last 100 ms continue by position alone, like live ones: a
-        # frame or two without a face (a missed local detection) is no occlusion.
-        recent = live + [t for t in self._tracks if t not in live
-                         and stamp_ns - t.last_ns <= RECENT_NS]
-        pairs: list[tuple[float, int, int]] = []
-        for d, det in enumerate(detections):
-            centre = box_centre(np.array(det.box_px, np.float64))
-            for t, track in enumerate(recent):
-                box = track.predicted_box(stamp_ns)
-                dist = float(np.linalg.norm(centre - box_centre(box))) / max(box[2], 1.0)
-                if dist <= self.config.max_match_distance:
-                    pairs.append((dist, d, t))
-        pairs.sort()
-        used_d: set[int] = set()
-        used_t: set[int] = set()
-        result: list[tuple[Detection, Track, FaceLandmarks | None]] = []
-        for _, d, t in pairs:
-            if d in used_d or t in used_t:
-                continue
-            used_d.add(d)
-            used_t.add(t)
-            result.append((detections[d], recent[t], None))
-        lost = [t for t in self._tracks if t not in recent]
-        for d, det in enumerate(detections):
-            if d in used_d:
-                continue
-            track = self._reidentify(det, lost, image, stamp_ns)
-            if track is None:
-                track = self._new_track(det, stamp_ns)
-            else:
-                lost.remove(track)
-                self.stats.tracks_reidentified += 1
-            result.append((det, track, None))
-        return result
-
-    def _reidentify(self, det: Detection, lost: list[Track],
-                    image: npt.NDArray[np.generic], stamp_ns: int) -> Track | None:
-        """Find the lost track this detection most likely continues, or None."""
-        if not lost:
-            return None
-        box = np.array(det.box_px, np.float64)
-        crop = square_crop(image, det.box_px, self.config.crop_margin, 32)
-        looks = appearance(crop)
-        best: tuple[float, Track] | None = None
-        for track in lost:
-            last = box_centre(track.box_px)
-            carried = last + track.velocity_px_s * (stamp_ns - track.last_ns) * 1e-9
-            dist = min(float(np.linalg.norm(box_centre(box) - last)),
-                       float(np.linalg.norm(box_centre(box) - carried))
-                       ) / max(track.box_px[2], 1.0)
-            size = box[2] / max(track.box_px[2], 1.0)
-            if dist > self.config.reid_max_distance or not 0.67 <= size <= 1.5:
-                continue
-            similarity = (float(np.sum(looks * track.appearance))
-                          if looks is not None and track.appearance is not None else 0.0)
-            if similarity < self.config.reid_min_similarity:
-                continue
-            score = similarity - 0.1 * dist
-            if best is None or score > best[0]:
-                best = (score, track)
-        return best[1] if best is not None else None
 
     def _observe(self, ir: ImageFrame, det: Detection, track: Track,
                  depth: ImageFrame | None, located: FaceLandmarks | None,
