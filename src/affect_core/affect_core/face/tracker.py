@@ -28,7 +28,8 @@ Per frame:
    and its landmarks move on by the track's velocity (no model, no detector) and eye
    features keep their last value. A face the landmark model follows that a whole-frame
    pass misses is followed on (``faces_kept_by_landmarks``) while the model's
-   face-presence score holds.
+   face-presence score holds. With ``detect_ahead_frames`` N, the periodic pass runs on
+   a thread of its own and its faces join N frames later (affect_core.face.match).
 2. Detections are matched to tracks seen in the last 100 ms by distance to the predicted
    centre. A detection no such track claims is matched to a track lost less than
    ``track_timeout_s`` ago when it is near its last position or where its last velocity
