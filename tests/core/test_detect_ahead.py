@@ -131,3 +131,24 @@ def test_a_lag_not_below_the_detection_cadence_is_refused() -> None:
         _tracker(detect_ahead_frames=EVERY_N)
     with pytest.raises(ConfigError, match="detect_ahead_frames"):
         _tracker(detect_ahead_frames=3, landmarker="mesh", landmark_detect_every_n=3)
+
+
+def test_a_pass_ahead_that_misplaces_a_followed_face_does_not_double_it() -> None:
+    frames = _frames(1000, 30)  # one face
+    # A strict match distance: a pass's box a quarter face off is claimed by no track.
+    tracker = _tracker(detect_ahead_frames=4, max_match_distance=0.1)
+    detect = tracker.detector.detect
+
+    def misplaced(image):
+        found = detect(image)
+        if threading.current_thread() is threading.main_thread() or not found:
+            return found
+        x, y, w, h = found[0].box_px
+        return [Detection((x + int(0.25 * w), y, w, h), found[0].score)]
+
+    tracker.detector.detect = misplaced
+    faces = _run(tracker, frames)
+    # The follow detector, looking around the misplaced box, finds the followed face.
+    assert [len(f) for f in faces] == [1] * len(frames)
+    assert {pid for f in faces for pid, _ in f} == {"p1"}
+    assert tracker.stats.faces_found_ahead == 0

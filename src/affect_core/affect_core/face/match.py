@@ -30,7 +30,7 @@ from collections.abc import Callable
 import numpy as np
 import numpy.typing as npt
 
-from affect_core.face.detect import Detection
+from affect_core.face.detect import Detection, iou
 from affect_core.face.eyes import EyeFeatures
 from affect_core.face.landmarks import FaceLandmarks
 from affect_core.face.one_euro import OneEuroFilter
@@ -144,7 +144,7 @@ class Matcher:
         A followed face the pass found takes its size, as from a pass in the frame, and is
         observed as a whole-frame one; a face it found that no track follows is looked for
         again by the follow detector around where the pass saw it, and starts (or
-        re-identifies) a track if it is still there.
+        re-identifies) a track if it is still there and is not a face already followed.
         """
         tracks = [track for _, track, _ in followed]
         claimed: dict[int, Detection] = {}
@@ -175,7 +175,7 @@ class Matcher:
         lost = [t for t in self._tracks if t not in tracks]
         for det in unclaimed:
             found = self._local_detect(image, np.array(det.box_px, np.float64))
-            if found is None:
+            if found is None or any(iou(found.box_px, d.box_px) > 0.3 for d, _, _ in followed):
                 continue
             track = self._reidentify(found, lost, image, stamp_ns)
             if track is None:
