@@ -148,7 +148,7 @@ def test_launch_survives_a_sigkill_by_respawn_and_stops_cleanly_on_sigint(probe:
     assert code == 0, out[-4000:]
     errors = [line for line in out.splitlines() if "[ERROR]" in line]
     # The one death is the SIGKILL; every other exit is clean.
-    assert len(errors) == 1 and f"pid {killed}, exit code -9" in errors[0], errors
+    assert len(errors) == 1 and f"pid {killed}, exit code -9" in errors[0], "\n".join(errors)
     finished = re.findall(r"\[INFO\] \[[a-z_]+-\d+\]: process has finished cleanly \[pid (\d+)\]",
                           out)
     expected = {p for _, p in _started_pids(out)} - {killed}
