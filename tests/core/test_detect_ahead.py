@@ -24,8 +24,6 @@ from __future__ import annotations
 import threading
 import time
 
-import cv2
-import numpy as np
 import pytest
 
 from affect_core.bench_real import photo_camera
@@ -33,6 +31,7 @@ from affect_core.errors import ConfigError
 from affect_core.face.detect import Detection
 from affect_core.face.tracker import FaceTracker, FaceTrackerConfig
 from affect_core.types import ImageFrame
+from tests.core.photo_faces import two_faces_from
 
 skimage_data = pytest.importorskip("skimage.data")
 
@@ -47,17 +46,7 @@ def _tracker(**params) -> FaceTracker:
 
 def _frames(second_from: int, count: int) -> list[ImageFrame]:
     """One face throughout, drifting right; a second from frame ``second_from`` on."""
-    face = cv2.cvtColor(skimage_data.astronaut(), cv2.COLOR_RGB2GRAY)[20:260, 120:330]
-    face = (cv2.resize(face, None, fx=0.55, fy=0.55).astype(np.uint16) * 200 + 4000)
-    h, w = face.shape
-    frames = []
-    for i in range(count):
-        ir = np.full((480, 640), 3000, np.uint16)
-        ir[100:100 + h, 60 + i // 2:60 + i // 2 + w] = face
-        if i >= second_from:
-            ir[150:150 + h, 400:400 + w] = face
-        frames.append(ImageFrame(int(i * 1e9 / 120), "ir_camera_optical_frame", "mono16", ir))
-    return frames
+    return two_faces_from(second_from, count, drift_px_per_frame=0.5)
 
 
 class _Recorded:

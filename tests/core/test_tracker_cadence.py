@@ -23,13 +23,13 @@ from __future__ import annotations
 
 import math
 
-import cv2
 import numpy as np
 import pytest
 
 from affect_core.bench_real import CONFIGURATIONS, bench_real_face, photo_camera, photo_frames
 from affect_core.face.tracker import FaceTracker, FaceTrackerConfig
 from affect_core.types import ImageFrame
+from tests.core.photo_faces import two_faces_from
 
 skimage_data = pytest.importorskip("skimage.data")
 
@@ -72,24 +72,10 @@ def test_without_landmarks_following_the_detector_keeps_its_own_cadence() -> Non
     assert tracker.stats.detector_runs == math.ceil(len(frames) / 4)
 
 
-def _two_faces_from(frame_index: int, count: int) -> list[ImageFrame]:
-    face = cv2.cvtColor(skimage_data.astronaut(), cv2.COLOR_RGB2GRAY)[20:260, 120:330]
-    face = (cv2.resize(face, None, fx=0.55, fy=0.55).astype(np.uint16) * 200 + 4000)
-    h, w = face.shape
-    frames = []
-    for i in range(count):
-        ir = np.full((480, 640), 3000, np.uint16)
-        ir[100:100 + h, 60:60 + w] = face
-        if i >= frame_index:
-            ir[150:150 + h, 400:400 + w] = face
-        frames.append(ImageFrame(int(i * 1e9 / 120), "ir_camera_optical_frame", "mono16", ir))
-    return frames
-
-
 def test_a_face_that_appears_is_found_within_landmark_detect_every_n_frames() -> None:
     appears, every_n = 70, 30
     tracker = _tracker(landmark_detect_every_n=every_n)
-    counts = [len(tracker.process(ir).faces) for ir in _two_faces_from(appears, 160)]
+    counts = [len(tracker.process(ir).faces) for ir in two_faces_from(appears, 160)]
     assert counts[:appears] == [1] * appears
     found = counts.index(2)
     assert appears <= found < appears + every_n
@@ -112,7 +98,7 @@ def test_a_face_the_whole_frame_pass_misses_stays_tracked_by_its_landmarks() -> 
 
 
 def test_a_face_that_leaves_ends_its_track_though_the_landmarks_follow_it() -> None:
-    frames = _two_faces_from(1000, 90)  # one face only
+    frames = two_faces_from(1000, 90)  # one face only
     blank = [ImageFrame(f.stamp_ns + int(0.75e9), f.frame_id, f.encoding,
                         np.full_like(f.data, 3000)) for f in frames[:60]]
     tracker = _tracker(landmark_detect_every_n=30)

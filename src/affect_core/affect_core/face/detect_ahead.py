@@ -49,11 +49,6 @@ class DetectAhead:
         self._stamp_ns = 0
         self._left = 0
 
-    @property
-    def busy(self) -> bool:
-        """Whether a pass is running or waiting to be taken."""
-        return self._pending is not None
-
     def start(self, image: npt.NDArray[np.generic], stamp_ns: int) -> None:
         """Start a pass over ``image`` (copied: a source may reuse its buffer)."""
         if self._pending is not None:

@@ -78,36 +78,47 @@ class Matcher:
         # frame or two without a face (a missed local detection) is no occlusion.
         recent = live + [t for t in self._tracks if t not in live
                          and stamp_ns - t.last_ns <= RECENT_NS]
+        matched = self._match(detections, recent, stamp_ns)
+        result: Pairs = [(detections[d], recent[t], None) for d, t in matched.items()]
+        lost = [t for t in self._tracks if t not in recent]
+        for d, det in enumerate(detections):
+            if d not in matched:
+                result.append((det, self._continue_or_start(det, lost, image, stamp_ns), None))
+        return result
+
+    def _match(self, detections: list[Detection], tracks: list[Track],
+               stamp_ns: int) -> dict[int, int]:
+        """Pair detection and track indices, nearest centres first, within max_match_distance.
+
+        Each track's box is predicted to ``stamp_ns``, the instant the detections are of.
+        """
         pairs: list[tuple[float, int, int]] = []
         for d, det in enumerate(detections):
             centre = box_centre(np.array(det.box_px, np.float64))
-            for t, track in enumerate(recent):
+            for t, track in enumerate(tracks):
                 box = track.predicted_box(stamp_ns)
                 dist = float(np.linalg.norm(centre - box_centre(box))) / max(box[2], 1.0)
                 if dist <= self.config.max_match_distance:
                     pairs.append((dist, d, t))
         pairs.sort()
-        used_d: set[int] = set()
+        matched: dict[int, int] = {}
         used_t: set[int] = set()
-        result: list[tuple[Detection, Track, FaceLandmarks | None]] = []
         for _, d, t in pairs:
-            if d in used_d or t in used_t:
+            if d in matched or t in used_t:
                 continue
-            used_d.add(d)
+            matched[d] = t
             used_t.add(t)
-            result.append((detections[d], recent[t], None))
-        lost = [t for t in self._tracks if t not in recent]
-        for d, det in enumerate(detections):
-            if d in used_d:
-                continue
-            track = self._reidentify(det, lost, image, stamp_ns)
-            if track is None:
-                track = self._new_track(det, stamp_ns)
-            else:
-                lost.remove(track)
-                self.stats.tracks_reidentified += 1
-            result.append((det, track, None))
-        return result
+        return matched
+
+    def _continue_or_start(self, det: Detection, lost: list[Track],
+                           image: npt.NDArray[np.generic], stamp_ns: int) -> Track:
+        """Return the lost track ``det`` re-identifies (taken out of ``lost``), else a new one."""
+        track = self._reidentify(det, lost, image, stamp_ns)
+        if track is None:
+            return self._new_track(det, stamp_ns)
+        lost.remove(track)
+        self.stats.tracks_reidentified += 1
+        return track
 
     def _reidentify(self, det: Detection, lost: list[Track],
                     image: npt.NDArray[np.generic], stamp_ns: int) -> Track | None:
@@ -147,24 +158,10 @@ class Matcher:
         re-identifies) a track if it is still there and is not a face already followed.
         """
         tracks = [track for _, track, _ in followed]
-        claimed: dict[int, Detection] = {}
-        unclaimed: list[Detection] = []
-        for det in detections:
-            centre = box_centre(np.array(det.box_px, np.float64))
-            best: tuple[float, Track] | None = None
-            for track in tracks:
-                if id(track) in claimed:
-                    continue
-                box = track.predicted_box(then_ns)
-                dist = float(np.linalg.norm(centre - box_centre(box))) / max(box[2], 1.0)
-                if dist <= self.config.max_match_distance and (best is None or dist < best[0]):
-                    best = (dist, track)
-            if best is None:
-                unclaimed.append(det)
-            else:
-                claimed[id(best[1])] = det
-        whole = []
-        rest = []
+        matched = self._match(detections, tracks, then_ns)
+        claimed = {id(tracks[t]): detections[d] for d, t in matched.items()}
+        whole: Pairs = []
+        rest: Pairs = []
         for det, track, located in followed:
             if id(track) in claimed:
                 size = claimed[id(track)].box_px
@@ -173,16 +170,13 @@ class Matcher:
             else:
                 rest.append((det, track, located))
         lost = [t for t in self._tracks if t not in tracks]
-        for det in unclaimed:
-            found = self._local_detect(image, np.array(det.box_px, np.float64))
-            if found is None or any(iou(found.box_px, d.box_px) > 0.3 for d, _, _ in followed):
+        for d, det in enumerate(detections):
+            if d in matched:
                 continue
-            track = self._reidentify(found, lost, image, stamp_ns)
-            if track is None:
-                track = self._new_track(found, stamp_ns)
-            else:
-                lost.remove(track)
-                self.stats.tracks_reidentified += 1
+            found = self._local_detect(image, np.array(det.box_px, np.float64))
+            if found is None or any(iou(found.box_px, f.box_px) > 0.3 for f, _, _ in followed):
+                continue
+            track = self._continue_or_start(found, lost, image, stamp_ns)
             track.detected_size_px = (float(found.box_px[2]), float(found.box_px[3]))
             self.stats.faces_found_ahead += 1
             whole.append((found, track, None))

@@ -158,10 +158,10 @@ class FaceTracker(Follower, Matcher):
         self._last_stamp_ns = stamp
         ahead = self._ahead.take() if self._ahead is not None else None
         if full and self._ahead is not None and not self._need_detect and live:
-            # The periodic pass: on its own thread, while the live faces are followed.
-            if not self._ahead.busy:
-                self._ahead.start(ir.data, stamp)
-                self.stats.detector_runs += 1
+            # The periodic pass: on its own thread, while the live faces are followed. The
+            # last one was joined already: the lag is below the cadence.
+            self._ahead.start(ir.data, stamp)
+            self.stats.detector_runs += 1
             full = False
         self._need_detect = False
         if full:
