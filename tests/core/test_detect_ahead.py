@@ -41,7 +41,7 @@ EVERY_N = 6
 def _tracker(**params) -> FaceTracker:
     return FaceTracker(FaceTrackerConfig.from_params(
         {"detector": "blazeface", "landmarker": "none", "detect_every_n": EVERY_N,
-         **params}), photo_camera())
+         "tiles_per_pass": 4, **params}), photo_camera())
 
 
 def _frames(second_from: int, count: int) -> list[ImageFrame]:

@@ -23,6 +23,15 @@ Boxes are decoded from anchor offsets (MediaPipe's SSD anchor layout), threshold
 sigmoid score and merged by weighted non-maximum suppression as MediaPipe does: the
 boxes that a kept box suppresses are averaged into it, weighted by score, which steadies
 the box from frame to frame.
+
+Tiled (``tiles`` 2), each pass runs the model on the whole frame and on overlapping
+tiles. A tile's box that reaches one of the tile's inner edges (a side that is not the
+frame's) is dropped: it may be a face cut by the tile, which the weighted merge would
+pull towards the cut, and a face small enough to need a tile lies whole in another one
+(tiles overlap by a quarter of their side: 160 x 120 px in a 640x480 frame).
+``tiles_per_pass`` below the number of tiles runs that many per pass, taking turns, so
+every tile is looked at every few passes for a fraction of the cost; ``every_tile``
+runs them all in one pass.
 """
 
 from __future__ import annotations
@@ -90,7 +99,8 @@ class BlazeFaceDetector:
 
     def __init__(self, variant: str = "full", min_score: float = 0.5, nms_iou: float = 0.3,
                  min_face_px: int = 24, max_faces: int = 4, stretch: bool = True,
-                 tiles: int = 1, model_dir: Path | None = None, threads: int = 1) -> None:
+                 tiles: int = 1, model_dir: Path | None = None, threads: int = 1,
+                 tiles_per_pass: int = 0) -> None:
         if variant not in VARIANTS:
             raise ConfigError(f"unknown BlazeFace variant {variant!r}; use one of "
                               f"{', '.join(VARIANTS)}")
@@ -103,6 +113,13 @@ class BlazeFaceDetector:
         if not 1 <= tiles <= 4:
             raise ConfigError(f"BlazeFace tiles must be within [1, 4], got {tiles}")
         self.tiles = tiles
+        grid = tiles * tiles if tiles > 1 else 0
+        if not 0 <= tiles_per_pass <= grid:
+            raise ConfigError(f"BlazeFace tiles_per_pass must be within [0, {grid}] for "
+                              f"{tiles}x{tiles} tiles (0: all), got {tiles_per_pass}")
+        self._grid = grid
+        self.tiles_per_pass = tiles_per_pass or grid
+        self._next_tile = 0  # the tile that starts the next pass, when tiles take turns
         side = self.variant.input_px
         path = (model_dir or FACE_MODEL_DIR) / self.variant.file_name
         self.session = open_session(path, (1, 3, side, side), threads)
@@ -117,19 +134,44 @@ class BlazeFaceDetector:
         self._box_output = next(n for n, s in outputs.items() if s[-1] == 16)
         self._score_output = next(n for n, s in outputs.items() if s[-1] == 1)
 
-    def detect(self, image: npt.NDArray[np.generic]) -> list[Detection]:
-        """Face boxes in ``image`` (mono8 or mono16), best first, at most max_faces."""
+    @property
+    def turns(self) -> int:
+        """Count the passes in which every tile has its turn (1: no tiles, or all per pass)."""
+        return -(-self._grid // self.tiles_per_pass) if self._grid else 1
+
+    def detect(self, image: npt.NDArray[np.generic],
+               every_tile: bool = False) -> list[Detection]:
+        """Face boxes in ``image`` (mono8 or mono16), best first, at most max_faces.
+
+        ``every_tile`` runs every tile in this pass, whatever the turn (for passes so
+        rare that their cost is spread thin anyway); the turns go on from where they were.
+        """
         check_ir_frame(image, self.min_face_px)
+        height, width = image.shape[:2]
         boxes, scores = [], []
-        for x0, y0, x1, y1 in self._regions(image.shape):
+        regions = self._regions(image.shape) if every_tile else self._pass_regions(image.shape)
+        for x0, y0, x1, y1 in regions:
             region_boxes, region_scores = self._candidates(image[y0:y1, x0:x1])
             region_boxes[:, :2] += (x0, y0)
+            whole = _clear_of_inner_edges(region_boxes, (x0, y0, x1, y1), width, height)
+            region_boxes, region_scores = region_boxes[whole], region_scores[whole]
             boxes.append(region_boxes)
             scores.append(region_scores)
         all_scores = np.concatenate(scores)
         if all_scores.size == 0:
             return []
         return self._suppress(np.concatenate(boxes), all_scores, image.shape)
+
+    def _pass_regions(self, shape: tuple[int, ...]) -> list[tuple[int, int, int, int]]:
+        """List this pass's regions: the whole frame, then the tiles whose turn it is."""
+        regions = self._regions(shape)
+        tiles = regions[1:]
+        if self.tiles_per_pass >= len(tiles):
+            return regions
+        start = self._next_tile
+        self._next_tile = (start + self.tiles_per_pass) % len(tiles)
+        return [regions[0]] + [tiles[(start + k) % len(tiles)]
+                               for k in range(self.tiles_per_pass)]
 
     def _regions(self, shape: tuple[int, ...]) -> list[tuple[int, int, int, int]]:
         """List the whole frame, then a tiles x tiles grid overlapping by a quarter of a tile.
@@ -190,6 +232,25 @@ class BlazeFaceDetector:
             if len(found) == self.max_faces:
                 break
         return found
+
+
+def _clear_of_inner_edges(boxes: npt.NDArray[np.float64], region: tuple[int, int, int, int],
+                          width: int, height: int) -> npt.NDArray[np.bool_]:
+    """Mark the (x, y, w, h) boxes that stay inside the region's sides that are not the frame's.
+
+    A box within a pixel of such a side, or beyond it, may hold a face the tile cuts.
+    """
+    x0, y0, x1, y1 = region
+    keep = np.ones(len(boxes), bool)
+    if x0 > 0:
+        keep &= boxes[:, 0] > x0 + 1.0
+    if y0 > 0:
+        keep &= boxes[:, 1] > y0 + 1.0
+    if x1 < width:
+        keep &= boxes[:, 0] + boxes[:, 2] < x1 - 1.0
+    if y1 < height:
+        keep &= boxes[:, 1] + boxes[:, 3] < y1 - 1.0
+    return keep
 
 
 def _iou_many(box: npt.NDArray[np.float64],

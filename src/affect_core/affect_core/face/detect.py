@@ -61,8 +61,12 @@ class BlobFaceDetector:
         self.max_faces = max_faces
         self.downsample = downsample
 
-    def detect(self, image: npt.NDArray[np.generic]) -> list[Detection]:
-        """Face boxes in ``image`` (mono8 or mono16), best first, at most max_faces."""
+    def detect(self, image: npt.NDArray[np.generic],
+               every_tile: bool = False) -> list[Detection]:
+        """Face boxes in ``image`` (mono8 or mono16), best first, at most max_faces.
+
+        ``every_tile`` is the tiled detectors' (FaceDetector); this one has no tiles.
+        """
         if image.size == 0 or min(image.shape[:2]) < self.min_face_px:
             raise InputError(f"IR frame of shape {image.shape} is too small to hold a face of "
                              f"{self.min_face_px} px")

@@ -49,13 +49,16 @@ class DetectAhead:
         self._stamp_ns = 0
         self._left = 0
 
-    def start(self, image: npt.NDArray[np.generic], stamp_ns: int) -> None:
+    def start(self, image: npt.NDArray[np.generic], stamp_ns: int,
+              every_tile: bool = False) -> None:
         """Start a pass over ``image`` (copied: a source may reuse its buffer)."""
         if self._pending is not None:
             raise RuntimeError("a whole-frame detection is already running")
         if self._pool is None:
             self._pool = ThreadPoolExecutor(1, thread_name_prefix="affect-detect")
-        self._pending = self._pool.submit(self.detector.detect, np.array(image, copy=True))
+        image = np.array(image, copy=True)
+        self._pending = (self._pool.submit(self.detector.detect, image, every_tile=True)
+                         if every_tile else self._pool.submit(self.detector.detect, image))
         self._stamp_ns = stamp_ns
         self._left = self.lag_frames
 

@@ -22,7 +22,8 @@ find the rig's shaded heads.
 ``blazeface`` is MediaPipe's full-range BlazeFace (affect_core.face.blazeface), pretrained
 on photographs, run on the whole frame and on 2x2 overlapping tiles: the model finds
 faces only above about a tenth of its input side (about 60 px in a 640x480 frame), and
-the tiles bring faces down to about 40 px within reach, at five model runs per frame.
+the tiles bring faces down to about 40 px within reach, at five model runs per pass
+(the face_tracker runs one tile per pass by default, taking turns: ``tiles_per_pass``).
 ``blazeface_whole`` runs it once on the whole frame (a fifth of the cost, for near
 faces); ``blazeface_short`` is the short-range model, for faces that fill much of the
 frame. OpenCV's Haar cascades are not offered: OpenCV 5 dropped CascadeClassifier and
@@ -73,13 +74,19 @@ def follow_detector_for(detector: str, follow: str) -> str:
 class FaceDetector(Protocol):
     """Anything that finds face boxes in a mono8/mono16 frame."""
 
-    def detect(self, image: npt.NDArray[np.generic]) -> list[Detection]:
-        """Face boxes, best first."""
+    def detect(self, image: npt.NDArray[np.generic],
+               every_tile: bool = False) -> list[Detection]:
+        """Face boxes, best first; ``every_tile``: all of a tiled detector's tiles at once."""
         ...
 
 
-def make_detector(name: str, min_face_px: int = 24, max_faces: int = 4) -> FaceDetector:
-    """Make the detector called ``name`` (DETECTOR_CHOICES; ``auto`` is a real source)."""
+def make_detector(name: str, min_face_px: int = 24, max_faces: int = 4,
+                  tiles_per_pass: int = 0) -> FaceDetector:
+    """Make the detector called ``name`` (DETECTOR_CHOICES; ``auto`` is a real source).
+
+    ``tiles_per_pass``: how many of the tiled detector's tiles each pass runs, taking turns
+    (0: all of them); detectors without tiles ignore it.
+    """
     name = resolve_detector(name, simulated=False)
     if name == "blob":
         return BlobFaceDetector(min_face_px, max_faces)
@@ -89,6 +96,6 @@ def make_detector(name: str, min_face_px: int = 24, max_faces: int = 4) -> FaceD
         variant = "short" if name == "blazeface_short" else "full"
         tiles = 2 if name == "blazeface" else 1
         return BlazeFaceDetector(variant, min_face_px=min_face_px, max_faces=max_faces,
-                                 tiles=tiles)
+                                 tiles=tiles, tiles_per_pass=tiles_per_pass if tiles > 1 else 0)
     raise ConfigError(f"unknown face detector {name!r}; use one of "
                       f"{', '.join(DETECTOR_CHOICES)}")

@@ -18,7 +18,9 @@
 Per frame:
 
 1. Detection runs on the whole frame every ``detect_every_n`` frames, and at once after
-   a track was lost or while no face is tracked. In between, each track is followed
+   a track was lost or while no face is tracked; a tiled detector looks at
+   ``tiles_per_pass`` of its tiles per pass, taking turns (every tile in the sparse
+   passes beside a landmark model). In between, each track is followed
    cheaply: with a landmark model, by locating the landmarks in the box predicted from
    the track's velocity (the box keeps its size from the last detection and moves with
    the landmarks); without one, by running ``follow_detector`` on a window twice the
@@ -114,7 +116,7 @@ class FaceTracker(Follower, Matcher):
         self.config = config
         self.camera = camera
         self.detector: FaceDetector = make_detector(config.detector, config.min_face_px,
-                                                    config.max_faces)
+                                                    config.max_faces, config.tiles_per_pass)
         detector = resolve_detector(config.detector, False)
         follow = follow_detector_for(detector, config.follow_detector)
         self.follow_detector: FaceDetector = (
@@ -128,6 +130,7 @@ class FaceTracker(Follower, Matcher):
         self._since_detect_n = 0
         self._pool: ThreadPoolExecutor | None = None
         self._need_detect = True
+        self._sweep_frames_left = 0  # frames in which a search goes on over the next tiles
         self._last_stamp_ns: int | None = None
         self.stats = TrackerStats()
         self._ahead = (DetectAhead(self.detector, config.detect_ahead_frames)
@@ -148,19 +151,27 @@ class FaceTracker(Follower, Matcher):
         stamp = ir.stamp_ns
         self._expire(stamp)
         live = [t for t in self._tracks if t.last_ns == self._last_stamp_ns]
-        # Faces followed by their landmarks need the detector only to find new ones.
-        every_n = (self.config.landmark_detect_every_n
-                   if self.landmarker is not None and live
-                   and all(t.anchor_offset_px is not None for t in live)
+        # Faces followed by their landmarks need the detector only to find new ones; its
+        # passes are then so rare that each looks at every tile.
+        sparse = (self.landmarker is not None and bool(live)
+                  and all(t.anchor_offset_px is not None for t in live))
+        every_n = (self.config.landmark_detect_every_n if sparse
                    else self.config.detect_every_n)
-        full = self._need_detect or not live or self._since_detect_n + 1 >= every_n
+        # While no face is tracked every frame is searched; the search that finds one goes
+        # on until each tile has had its turn, so that faces only a tile sees join too.
+        sweeping = self._sweep_frames_left > 0
+        self._sweep_frames_left = (getattr(self.detector, "turns", 1) - 1 if not live
+                                   else max(self._sweep_frames_left - 1, 0))
+        full = (self._need_detect or not live or sweeping
+                or self._since_detect_n + 1 >= every_n)
         self._since_detect_n = 0 if full else self._since_detect_n + 1
         self._last_stamp_ns = stamp
         ahead = self._ahead.take() if self._ahead is not None else None
-        if full and self._ahead is not None and not self._need_detect and live:
+        every_tile = sparse and not sweeping
+        if full and self._ahead is not None and not self._need_detect and live and not sweeping:
             # The periodic pass: on its own thread, while the live faces are followed. The
             # last one was joined already: the lag is below the cadence.
-            self._ahead.start(ir.data, stamp)
+            self._ahead.start(ir.data, stamp, every_tile)
             self.stats.detector_runs += 1
             full = False
         self._need_detect = False
@@ -169,7 +180,9 @@ class FaceTracker(Follower, Matcher):
                 self._ahead.cancel()  # a face was lost: this pass supersedes the one ahead
                 ahead = None
             self.stats.detector_runs += 1
-            pairs = self._assign(self.detector.detect(ir.data), stamp, live, ir.data)
+            found = (self.detector.detect(ir.data, every_tile=True) if every_tile
+                     else self.detector.detect(ir.data))
+            pairs = self._assign(found, stamp, live, ir.data)
             for det, track, _ in pairs:
                 track.detected_size_px = (float(det.box_px[2]), float(det.box_px[3]))
             followed = self._follow_missed(ir.data, stamp, live, pairs)
