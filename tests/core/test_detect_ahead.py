@@ -41,7 +41,7 @@ EVERY_N = 6
 def _tracker(**params) -> FaceTracker:
     return FaceTracker(FaceTrackerConfig.from_params(
         {"detector": "blazeface", "landmarker": "none", "detect_every_n": EVERY_N,
-         "tiles_per_pass": 4, **params}), photo_camera())
+         **params}), photo_camera())
 
 
 def _frames(second_from: int, count: int) -> list[ImageFrame]:
@@ -55,10 +55,10 @@ class _Recorded:
     def __init__(self, detect, delay_s: float = 0.0) -> None:
         self.detect, self.delay_s, self.threads = detect, delay_s, []
 
-    def __call__(self, image):
+    def __call__(self, image, **tiles):
         self.threads.append(threading.current_thread().name)
         time.sleep(self.delay_s)
-        return self.detect(image)
+        return self.detect(image, **tiles)
 
 
 def _run(tracker: FaceTracker, frames: list[ImageFrame]) -> list[list[tuple[str, tuple]]]:
@@ -102,8 +102,8 @@ def test_a_face_the_pass_ahead_found_that_left_meanwhile_starts_no_track() -> No
     detect = tracker.detector.detect
     ghost = (400, 150, 115, 115)  # where a second face was when the pass began
 
-    def with_a_ghost(image):
-        found = detect(image)
+    def with_a_ghost(image, **tiles):
+        found = detect(image, **tiles)
         if threading.current_thread() is threading.main_thread():
             return found
         return found + [Detection(ghost, 0.9)]  # only the passes run ahead
@@ -128,8 +128,8 @@ def test_a_pass_ahead_that_misplaces_a_followed_face_does_not_double_it() -> Non
     tracker = _tracker(detect_ahead_frames=4, max_match_distance=0.1)
     detect = tracker.detector.detect
 
-    def misplaced(image):
-        found = detect(image)
+    def misplaced(image, **tiles):
+        found = detect(image, **tiles)
         if threading.current_thread() is threading.main_thread() or not found:
             return found
         x, y, w, h = found[0].box_px

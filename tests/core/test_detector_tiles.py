@@ -105,27 +105,29 @@ def test_boxes_near_a_tile_side_inside_the_frame_are_dropped() -> None:
     assert keep.tolist() == [True, False, False, True]
 
 
-def test_the_tracker_finds_a_face_in_each_tile_as_the_tiles_take_turns() -> None:
-    image = _frame(70, CORNERS)
-    found_at: dict[str, int] = {}
+def test_the_tracker_looks_at_its_faces_tiles_and_one_more_in_turn() -> None:
+    first = _frame(70, CORNERS[:1])
+    every = _frame(70, CORNERS)  # three more small faces, from frame 1 on
+    found_at: dict[int, list[int]] = {}
     runs = {}
     for tiles_per_pass in (1, 4):
         tracker = FaceTracker(FaceTrackerConfig.from_params(
             {"detector": "blazeface", "tiles_per_pass": tiles_per_pass, "detect_every_n": 4}))
         counter = _CountingRuns(tracker.detector)
         seen: dict[str, int] = {}
-        for i in range(16):
-            frame = ImageFrame(int(i * 1e9 / 120), "ir_camera_optical_frame", "mono16", image)
+        for i in range(20):
+            frame = ImageFrame(int(i * 1e9 / 120), "ir_camera_optical_frame", "mono16",
+                               first if i == 0 else every)
             for face in tracker.process(frame).faces:
                 seen.setdefault(face.person_id, i)
-        found_at[str(tiles_per_pass)] = sorted(seen.values())
+        found_at[tiles_per_pass] = sorted(seen.values())
         runs[tiles_per_pass] = counter.runs
         assert len(seen) == 4 and tracker.stats.tracks_lost == 0
-    # One tile per pass: the search that found the first face goes on over the other
-    # three tiles, a face a frame; with every tile in each pass, all four at once.
-    assert found_at == {"1": [0, 1, 2, 3], "4": [0, 0, 0, 0]}
-    # Passes at frames 0, 1, 2, 3, then every 4th (7, 11, 15); at 0, 4, 8, 12.
-    assert runs == {1: 2 * 7, 4: 5 * 4}
+    # Passes at frames 0, 4, 8, 12, 16. The first, a search, runs every tile. With one
+    # tile per pass, each later one runs the tiles of the faces followed and the next in
+    # turn (tile 0 at frame 4, 1 at 8, 2 at 12, 3 at 16): a new face at each pass from 8.
+    assert found_at == {1: [0, 8, 12, 16], 4: [0, 4, 4, 4]}
+    assert runs == {1: 5 + 2 + 3 + 4 + 5, 4: 5 * 5}
 
 
 def test_tiles_per_pass_is_checked() -> None:

@@ -50,23 +50,14 @@ def _tracker(**params) -> FaceTracker:
         {"detector": "blazeface", "landmarker": "mesh", **params}), photo_camera())
 
 
-def _passes(frames: int, every_n: int, sweep: int = 3) -> int:
-    """Count whole-frame passes: the first frame's, the search's over the other tiles.
-
-    With one tile per pass the search goes on for 3 more frames; then a pass every
-    ``every_n`` frames.
-    """
-    return 1 + sweep + (frames - 1 - sweep) // every_n
-
-
 def test_landmarks_follow_the_face_and_the_detector_runs_every_n_frames() -> None:
     frames = list(photo_frames(1, 2.0))
     tracker = _tracker(landmark_detect_every_n=60)
     faces = [tracker.process(ir, depth).faces for ir, depth in frames]
     assert all(len(f) == 1 for f in faces)
     assert {f[0].person_id for f in faces} == {"p1"}
-    # The first 4 frames, then every 60th: 240 frames, 7 whole-frame runs.
-    assert tracker.stats.detector_runs == _passes(len(frames), 60) == 7
+    # The first frame, then every 60th: 240 frames, 4 whole-frame runs.
+    assert tracker.stats.detector_runs == math.ceil(len(frames) / 60)
     # The face's centre moves 25 sin(0.6 t) px sideways (photo_frames): 23.3 px in these
     # 2 s. The boxes follow it through the landmarks.
     centres = np.array([f[0].box_px[0] + f[0].box_px[2] / 2.0 for f in faces])
@@ -80,7 +71,7 @@ def test_without_landmarks_following_the_detector_keeps_its_own_cadence() -> Non
     tracker = _tracker(landmarker="none", detect_every_n=4, landmark_detect_every_n=60)
     for ir, depth in frames:
         tracker.process(ir, depth)
-    assert tracker.stats.detector_runs == _passes(len(frames), 4)
+    assert tracker.stats.detector_runs == math.ceil(len(frames) / 4)
 
 
 def test_a_face_that_appears_is_found_within_landmark_detect_every_n_frames() -> None:
@@ -104,7 +95,7 @@ def test_a_face_the_whole_frame_pass_misses_stays_tracked_by_its_landmarks() -> 
     assert all(len(f) == 1 for f in faces)
     assert {f[0].person_id for f in faces} == {"p1"} and tracker.stats.tracks_started == 1
     # One pass per 30 frames, each miss kept by the landmarks; no pass on every frame.
-    assert tracker.stats.detector_runs == _passes(len(frames), 30)
+    assert tracker.stats.detector_runs == math.ceil(len(frames) / 30)
     assert tracker.stats.faces_kept_by_landmarks == tracker.stats.detector_runs - 1
 
 
@@ -201,8 +192,7 @@ def test_landmarks_on_threads_give_what_one_thread_gives() -> None:
     for threads in (1, 2):
         tracker = _tracker(landmark_threads=threads)
         runs[threads] = [tracker.process(ir, depth).faces for ir, depth in frames]
-    # Small faces, found one a frame as the detector's tiles take turns.
-    assert all(len(faces) == 4 for faces in runs[1][3:])
+    assert all(len(faces) == 4 for faces in runs[1])
     for one, two in zip(runs[1], runs[2]):
         assert [f.person_id for f in one] == [f.person_id for f in two]
         for a, b in zip(one, two):

@@ -196,20 +196,18 @@ def _model_ms_per_window(rounds: int = 60) -> float:
 
 
 # Each lever on its own row, in the order they were added, so one run shows what each gives.
-# The first row of each group runs every tile of the tiled detector in every pass (as
-# before ``tiles_per_pass``); the rows below it take the default, one tile per pass.
 # All on one thread but the last row, whose CPU columns then add up both threads' time,
 # and the detection ahead, whose pass runs on a thread of its own beside the tracker's.
 CONFIGURATIONS: tuple[tuple[str, dict[str, Any]], ...] = (
-    ("no landmarks, detect every 4", {"landmarker": "none", "tiles_per_pass": 4,
-                                      "landmark_threads": 1}),
-    ("+ one tile per pass", {"landmarker": "none", "landmark_threads": 1}),
+    ("no landmarks, detect every 4", {"landmarker": "none", "landmark_threads": 1}),
+    ("+ one tile per pass", {"landmarker": "none", "tiles_per_pass": 1,
+                             "landmark_threads": 1}),
     ("+ detection 3 frames ahead", {"landmarker": "none", "detect_ahead_frames": 3,
                                     "landmark_threads": 1}),
     ("no landmarks, detect every 60", {"landmarker": "none", "detect_every_n": 60,
                                        "landmark_threads": 1}),
     ("mesh+irises, detect every 4", {"landmark_detect_every_n": 4, "iris_every_n": 1,
-                                     "tiles_per_pass": 4, "landmark_threads": 1}),
+                                     "landmark_threads": 1}),
     ("+ detect for new faces /60", {"iris_every_n": 1, "landmark_threads": 1}),
     ("+ irises every 4th", {"landmark_threads": 1}),
     ("+ landmarks every 2nd frame", {"landmark_every_n": 2, "landmark_threads": 1}),

@@ -29,14 +29,15 @@ tiles. A tile's box that reaches one of the tile's inner edges (a side that is n
 frame's) is dropped: it may be a face cut by the tile, which the weighted merge would
 pull towards the cut, and a face small enough to need a tile lies whole in another one
 (tiles overlap by a quarter of their side: 160 x 120 px in a 640x480 frame).
-``tiles_per_pass`` below the number of tiles runs that many per pass, taking turns, so
-every tile is looked at every few passes for a fraction of the cost; ``every_tile``
-runs them all in one pass.
+``tiles_per_pass`` below the number of tiles runs that many per pass, taking turns, and
+the tile centred nearest each face given in ``faces_px``, so every tile is looked at
+every few passes for a fraction of the cost; ``every_tile`` runs them all in one pass.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -117,7 +118,6 @@ class BlazeFaceDetector:
         if not 0 <= tiles_per_pass <= grid:
             raise ConfigError(f"BlazeFace tiles_per_pass must be within [0, {grid}] for "
                               f"{tiles}x{tiles} tiles (0: all), got {tiles_per_pass}")
-        self._grid = grid
         self.tiles_per_pass = tiles_per_pass or grid
         self._next_tile = 0  # the tile that starts the next pass, when tiles take turns
         side = self.variant.input_px
@@ -134,22 +134,21 @@ class BlazeFaceDetector:
         self._box_output = next(n for n, s in outputs.items() if s[-1] == 16)
         self._score_output = next(n for n, s in outputs.items() if s[-1] == 1)
 
-    @property
-    def turns(self) -> int:
-        """Count the passes in which every tile has its turn (1: no tiles, or all per pass)."""
-        return -(-self._grid // self.tiles_per_pass) if self._grid else 1
-
-    def detect(self, image: npt.NDArray[np.generic],
-               every_tile: bool = False) -> list[Detection]:
+    def detect(self, image: npt.NDArray[np.generic], every_tile: bool = False,
+               faces_px: Sequence[tuple[int, int, int, int]] = ()) -> list[Detection]:
         """Face boxes in ``image`` (mono8 or mono16), best first, at most max_faces.
 
         ``every_tile`` runs every tile in this pass, whatever the turn (for passes so
         rare that their cost is spread thin anyway); the turns go on from where they were.
+        ``faces_px`` (x, y, w, h): faces followed so far; while tiles take turns, the tile
+        centred nearest each of them runs in every pass too, so the full-range model keeps
+        seeing a face that only a tile finds.
         """
         check_ir_frame(image, self.min_face_px)
         height, width = image.shape[:2]
         boxes, scores = [], []
-        regions = self._regions(image.shape) if every_tile else self._pass_regions(image.shape)
+        regions = (self._regions(image.shape) if every_tile
+                   else self._pass_regions(image.shape, faces_px))
         for x0, y0, x1, y1 in regions:
             region_boxes, region_scores = self._candidates(image[y0:y1, x0:x1])
             region_boxes[:, :2] += (x0, y0)
@@ -162,16 +161,19 @@ class BlazeFaceDetector:
             return []
         return self._suppress(np.concatenate(boxes), all_scores, image.shape)
 
-    def _pass_regions(self, shape: tuple[int, ...]) -> list[tuple[int, int, int, int]]:
-        """List this pass's regions: the whole frame, then the tiles whose turn it is."""
+    def _pass_regions(self, shape: tuple[int, ...],
+                      faces_px: Sequence[tuple[int, int, int, int]] = ()
+                      ) -> list[tuple[int, int, int, int]]:
+        """List this pass's regions: the whole frame, the faces' tiles, the tiles in turn."""
         regions = self._regions(shape)
         tiles = regions[1:]
         if self.tiles_per_pass >= len(tiles):
             return regions
         start = self._next_tile
         self._next_tile = (start + self.tiles_per_pass) % len(tiles)
-        return [regions[0]] + [tiles[(start + k) % len(tiles)]
-                               for k in range(self.tiles_per_pass)]
+        chosen = {_nearest_tile(tiles, face) for face in faces_px}
+        chosen.update((start + k) % len(tiles) for k in range(self.tiles_per_pass))
+        return [regions[0]] + [tiles[i] for i in sorted(chosen)]
 
     def _regions(self, shape: tuple[int, ...]) -> list[tuple[int, int, int, int]]:
         """List the whole frame, then a tiles x tiles grid overlapping by a quarter of a tile.
@@ -232,6 +234,14 @@ class BlazeFaceDetector:
             if len(found) == self.max_faces:
                 break
         return found
+
+
+def _nearest_tile(tiles: Sequence[tuple[int, int, int, int]],
+                  box_px: tuple[int, int, int, int]) -> int:
+    """Index of the tile whose centre is nearest the box's (it holds the box most whole)."""
+    cx, cy = box_px[0] + box_px[2] / 2.0, box_px[1] + box_px[3] / 2.0
+    return min(range(len(tiles)), key=lambda i: ((tiles[i][0] + tiles[i][2]) / 2.0 - cx) ** 2
+               + ((tiles[i][1] + tiles[i][3]) / 2.0 - cy) ** 2)
 
 
 def _clear_of_inner_edges(boxes: npt.NDArray[np.float64], region: tuple[int, int, int, int],

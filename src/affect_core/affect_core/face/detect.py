@@ -24,6 +24,7 @@ face, or when faces touch; those misses show up as counted empty detections.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import cv2
@@ -61,11 +62,12 @@ class BlobFaceDetector:
         self.max_faces = max_faces
         self.downsample = downsample
 
-    def detect(self, image: npt.NDArray[np.generic],
-               every_tile: bool = False) -> list[Detection]:
+    def detect(self, image: npt.NDArray[np.generic], every_tile: bool = False,
+               faces_px: Sequence[tuple[int, int, int, int]] = ()) -> list[Detection]:
         """Face boxes in ``image`` (mono8 or mono16), best first, at most max_faces.
 
-        ``every_tile`` is the tiled detectors' (FaceDetector); this one has no tiles.
+        ``every_tile`` and ``faces_px`` are the tiled detectors' (FaceDetector); this
+        one has no tiles.
         """
         if image.size == 0 or min(image.shape[:2]) < self.min_face_px:
             raise InputError(f"IR frame of shape {image.shape} is too small to hold a face of "

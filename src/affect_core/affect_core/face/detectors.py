@@ -32,6 +32,7 @@ ships no cascades. ``affect eval detectors`` prints the figures behind these cho
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Protocol
 
 import numpy as np
@@ -74,9 +75,13 @@ def follow_detector_for(detector: str, follow: str) -> str:
 class FaceDetector(Protocol):
     """Anything that finds face boxes in a mono8/mono16 frame."""
 
-    def detect(self, image: npt.NDArray[np.generic],
-               every_tile: bool = False) -> list[Detection]:
-        """Face boxes, best first; ``every_tile``: all of a tiled detector's tiles at once."""
+    def detect(self, image: npt.NDArray[np.generic], every_tile: bool = False,
+               faces_px: Sequence[tuple[int, int, int, int]] = ()) -> list[Detection]:
+        """Face boxes, best first.
+
+        For a tiled detector: ``every_tile`` runs all its tiles at once; ``faces_px``
+        (x, y, w, h), the faces followed, whose tiles it looks at beside those in turn.
+        """
         ...
 
 

@@ -67,13 +67,12 @@ PARAMS: tuple[ParamSpec, ...] = (
               choices=LANDMARKER_CHOICES),
     ParamSpec("detect_every_n", 4,
               "run the whole-frame detector every N frames and track in between", 1, 1000),
-    ParamSpec("tiles_per_pass", 1,
-              "with the tiled detector (blazeface), how many of its 2x2 tiles each "
-              "whole-frame pass runs beside the whole frame, taking turns: 1 looks at every "
-              "tile every 4th pass for two model runs a pass instead of five (faces too small "
-              "for the whole frame are found up to 3 passes later); 4: every tile every pass. "
-              "The passes every landmark_detect_every_n frames look at every tile",
-              1, 4),
+    ParamSpec("tiles_per_pass", 4,
+              "with the tiled detector (blazeface), how many of its 2x2 tiles each periodic "
+              "whole-frame pass between followed faces runs, taking turns, beside the whole "
+              "frame and the tile of each followed face; searches and the passes every "
+              "landmark_detect_every_n frames run every tile. 4: every tile in every pass; "
+              "1 costs about half as much and loses faces under hard light (README)", 1, 4),
     ParamSpec("detect_ahead_frames", 0,
               "run each periodic whole-frame detection on its own thread and join its faces "
               "N frames later, following the tracked faces meanwhile (a second core takes "
@@ -132,7 +131,7 @@ class FaceTrackerConfig:
     depth_max_wait_s: float = 0.0
     landmarker: str = "none"
     detect_every_n: int = 4
-    tiles_per_pass: int = 1
+    tiles_per_pass: int = 4
     detect_ahead_frames: int = 0
     landmark_detect_every_n: int = 60
     iris_every_n: int = 4

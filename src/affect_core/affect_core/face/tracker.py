@@ -18,9 +18,10 @@
 Per frame:
 
 1. Detection runs on the whole frame every ``detect_every_n`` frames, and at once after
-   a track was lost or while no face is tracked; a tiled detector looks at
-   ``tiles_per_pass`` of its tiles per pass, taking turns (every tile in the sparse
-   passes beside a landmark model). In between, each track is followed
+   a track was lost or while no face is tracked. A tiled detector with ``tiles_per_pass``
+   below 4 looks, in the periodic passes between followed faces, at the tile of each
+   face and at that many more, taking turns (every tile when searching, and in the
+   sparse passes beside a landmark model). In between, each track is followed
    cheaply: with a landmark model, by locating the landmarks in the box predicted from
    the track's velocity (the box keeps its size from the last detection and moves with
    the landmarks); without one, by running ``follow_detector`` on a window twice the
@@ -130,7 +131,6 @@ class FaceTracker(Follower, Matcher):
         self._since_detect_n = 0
         self._pool: ThreadPoolExecutor | None = None
         self._need_detect = True
-        self._sweep_frames_left = 0  # frames in which a search goes on over the next tiles
         self._last_stamp_ns: int | None = None
         self.stats = TrackerStats()
         self._ahead = (DetectAhead(self.detector, config.detect_ahead_frames)
@@ -151,27 +151,22 @@ class FaceTracker(Follower, Matcher):
         stamp = ir.stamp_ns
         self._expire(stamp)
         live = [t for t in self._tracks if t.last_ns == self._last_stamp_ns]
-        # Faces followed by their landmarks need the detector only to find new ones; its
-        # passes are then so rare that each looks at every tile.
+        # Faces followed by their landmarks need the detector only to find new ones.
         sparse = (self.landmarker is not None and bool(live)
                   and all(t.anchor_offset_px is not None for t in live))
         every_n = (self.config.landmark_detect_every_n if sparse
                    else self.config.detect_every_n)
-        # While no face is tracked every frame is searched; the search that finds one goes
-        # on until each tile has had its turn, so that faces only a tile sees join too.
-        sweeping = self._sweep_frames_left > 0
-        self._sweep_frames_left = (getattr(self.detector, "turns", 1) - 1 if not live
-                                   else max(self._sweep_frames_left - 1, 0))
-        full = (self._need_detect or not live or sweeping
-                or self._since_detect_n + 1 >= every_n)
+        full = self._need_detect or not live or self._since_detect_n + 1 >= every_n
         self._since_detect_n = 0 if full else self._since_detect_n + 1
         self._last_stamp_ns = stamp
         ahead = self._ahead.take() if self._ahead is not None else None
-        every_tile = sparse and not sweeping
-        if full and self._ahead is not None and not self._need_detect and live and not sweeping:
+        # A search (no face followed) and the sparse passes beside a landmark model look at
+        # every tile; the periodic passes between followed faces at theirs and the next.
+        every_tile = sparse or not live
+        if full and self._ahead is not None and not self._need_detect and live:
             # The periodic pass: on its own thread, while the live faces are followed. The
             # last one was joined already: the lag is below the cadence.
-            self._ahead.start(ir.data, stamp, every_tile)
+            self._ahead.start(ir.data, stamp, [box_tuple(t.box_px) for t in live])
             self.stats.detector_runs += 1
             full = False
         self._need_detect = False
@@ -181,7 +176,8 @@ class FaceTracker(Follower, Matcher):
                 ahead = None
             self.stats.detector_runs += 1
             found = (self.detector.detect(ir.data, every_tile=True) if every_tile
-                     else self.detector.detect(ir.data))
+                     else self.detector.detect(ir.data,
+                                               faces_px=[box_tuple(t.box_px) for t in live]))
             pairs = self._assign(found, stamp, live, ir.data)
             for det, track, _ in pairs:
                 track.detected_size_px = (float(det.box_px[2]), float(det.box_px[3]))
