@@ -180,7 +180,7 @@ def test_the_bench_rows_run_the_models_as_configured() -> None:
     local = by_name["no landmarks, detect every 4"]
     sparse = by_name["no landmarks, detect every 60"]
     assert local.detector_runs == 15 and sparse.detector_runs <= 1
-    assert by_name["+ one tile per pass"].detector_runs == 15
+    assert by_name["no landmarks, one tile per pass"].detector_runs == 15
     assert by_name["+ detection 3 frames ahead"].detector_runs == 15
     assert local.ms_per_frame["mesh"] == 0.0 and local.ms_per_frame["irises"] == 0.0
     assert every_4.ms_per_frame["mesh"] > 0.0 and model_ms > 0.0

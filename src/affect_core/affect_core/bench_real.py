@@ -200,10 +200,10 @@ def _model_ms_per_window(rounds: int = 60) -> float:
 # and the detection ahead, whose pass runs on a thread of its own beside the tracker's.
 CONFIGURATIONS: tuple[tuple[str, dict[str, Any]], ...] = (
     ("no landmarks, detect every 4", {"landmarker": "none", "landmark_threads": 1}),
-    ("+ one tile per pass", {"landmarker": "none", "tiles_per_pass": 1,
-                             "landmark_threads": 1}),
     ("+ detection 3 frames ahead", {"landmarker": "none", "detect_ahead_frames": 3,
                                     "landmark_threads": 1}),
+    ("no landmarks, one tile per pass", {"landmarker": "none", "tiles_per_pass": 1,
+                                         "landmark_threads": 1}),
     ("no landmarks, detect every 60", {"landmarker": "none", "detect_every_n": 60,
                                        "landmark_threads": 1}),
     ("mesh+irises, detect every 4", {"landmark_detect_every_n": 4, "iris_every_n": 1,
