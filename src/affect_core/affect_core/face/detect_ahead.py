@@ -51,17 +51,20 @@ class DetectAhead:
         self._left = 0
 
     def start(self, image: npt.NDArray[np.generic], stamp_ns: int,
-              faces_px: Sequence[tuple[int, int, int, int]] = ()) -> None:
+              faces_px: Sequence[tuple[int, int, int, int]] = (),
+              every_tile: bool = False) -> None:
         """Start a pass over ``image`` (copied: a source may reuse its buffer).
 
-        ``faces_px``: the faces followed, whose tiles a tiled detector looks at.
+        ``faces_px``, ``every_tile``: as for FaceDetector.detect.
         """
         if self._pending is not None:
             raise RuntimeError("a whole-frame detection is already running")
         if self._pool is None:
             self._pool = ThreadPoolExecutor(1, thread_name_prefix="affect-detect")
-        self._pending = self._pool.submit(self.detector.detect, np.array(image, copy=True),
-                                          faces_px=list(faces_px))
+        image = np.array(image, copy=True)
+        self._pending = (self._pool.submit(self.detector.detect, image, every_tile=True)
+                         if every_tile else
+                         self._pool.submit(self.detector.detect, image, faces_px=list(faces_px)))
         self._stamp_ns = stamp_ns
         self._left = self.lag_frames
 

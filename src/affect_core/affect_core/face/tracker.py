@@ -166,7 +166,7 @@ class FaceTracker(Follower, Matcher):
         if full and self._ahead is not None and not self._need_detect and live:
             # The periodic pass: on its own thread, while the live faces are followed. The
             # last one was joined already: the lag is below the cadence.
-            self._ahead.start(ir.data, stamp, [box_tuple(t.box_px) for t in live])
+            self._ahead.start(ir.data, stamp, [box_tuple(t.box_px) for t in live], every_tile)
             self.stats.detector_runs += 1
             full = False
         self._need_detect = False
