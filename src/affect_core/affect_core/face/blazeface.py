@@ -138,8 +138,9 @@ class BlazeFaceDetector:
                faces_px: Sequence[tuple[int, int, int, int]] = ()) -> list[Detection]:
         """Face boxes in ``image`` (mono8 or mono16), best first, at most max_faces.
 
-        ``every_tile`` runs every tile in this pass, whatever the turn (for passes so
-        rare that their cost is spread thin anyway); the turns go on from where they were.
+        ``every_tile`` runs every tile in this pass, whatever the turn (for a search, and
+        for passes so rare that their cost is spread thin anyway); the turns go on from
+        where they were.
         ``faces_px`` (x, y, w, h): faces followed so far; while tiles take turns, the tile
         centred nearest each of them runs in every pass too, so the full-range model keeps
         seeing a face that only a tile finds.

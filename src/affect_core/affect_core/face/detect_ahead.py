@@ -62,9 +62,8 @@ class DetectAhead:
         if self._pool is None:
             self._pool = ThreadPoolExecutor(1, thread_name_prefix="affect-detect")
         image = np.array(image, copy=True)
-        self._pending = (self._pool.submit(self.detector.detect, image, every_tile=True)
-                         if every_tile else
-                         self._pool.submit(self.detector.detect, image, faces_px=list(faces_px)))
+        self._pending = self._pool.submit(self.detector.detect, image, every_tile=every_tile,
+                                          faces_px=list(faces_px))
         self._stamp_ns = stamp_ns
         self._left = self.lag_frames
 

@@ -163,10 +163,11 @@ class FaceTracker(Follower, Matcher):
         # A search (no face followed) and the sparse passes beside a landmark model look at
         # every tile; the periodic passes between followed faces at theirs and the next.
         every_tile = sparse or not live
+        faces_px = [box_tuple(t.box_px) for t in live]
         if full and self._ahead is not None and not self._need_detect and live:
             # The periodic pass: on its own thread, while the live faces are followed. The
             # last one was joined already: the lag is below the cadence.
-            self._ahead.start(ir.data, stamp, [box_tuple(t.box_px) for t in live], every_tile)
+            self._ahead.start(ir.data, stamp, faces_px, every_tile)
             self.stats.detector_runs += 1
             full = False
         self._need_detect = False
@@ -175,9 +176,7 @@ class FaceTracker(Follower, Matcher):
                 self._ahead.cancel()  # a face was lost: this pass supersedes the one ahead
                 ahead = None
             self.stats.detector_runs += 1
-            found = (self.detector.detect(ir.data, every_tile=True) if every_tile
-                     else self.detector.detect(ir.data,
-                                               faces_px=[box_tuple(t.box_px) for t in live]))
+            found = self.detector.detect(ir.data, every_tile=every_tile, faces_px=faces_px)
             pairs = self._assign(found, stamp, live, ir.data)
             for det, track, _ in pairs:
                 track.detected_size_px = (float(det.box_px[2]), float(det.box_px[3]))
